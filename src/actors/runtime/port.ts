@@ -1,0 +1,14 @@
+/**
+ * The transport under every actor link: a MessagePort (worker_threads) fits it, and so does an in-memory port
+ * of the deterministic simulator. Actors never see more than this.
+ */
+
+export interface PortLike {
+  postMessage(message: unknown, transfer?: readonly (ArrayBuffer | PortLike)[]): void;
+  on(event: 'message', listener: (message: unknown) => void): unknown;
+  on(event: 'close', listener: () => void): unknown;
+  off(event: 'message', listener: (message: unknown) => void): unknown;
+  close(): void;
+  start?(): void;
+  unref?(): void;
+}
