@@ -3,7 +3,6 @@
  * IpAddr is serde's compact form `{"V4": [4 ints]}` / `{"V6": [16 ints]}`; `pubkey_hint` is always present
  * (null when absent); `relay_via` is omitted when absent.
  */
-import { isIP } from 'node:net';
 import { CborMap, CborWriter, type CborValue } from './cbor.js';
 import { asMap, b32, bool, fail, fixed, oneOf, opt, req, u16, u64 } from './cbor-fields.js';
 
@@ -43,8 +42,18 @@ const TRANSPORTS = ['quic', 'tcp'] as const;
 
 // ---------- IP addresses
 
+const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+const IPV6 = /^(?=.*:)[0-9a-fA-F:.]{2,45}$/;
+
+/** 4 or 6 for a well-formed address, 0 otherwise (node:net's isIP, without importing a socket module). */
+export function ipVersion(ip: string): 0 | 4 | 6 {
+  if (IPV4.test(ip)) return 4;
+  if (!IPV6.test(ip) || (ip.match(/::/g) ?? []).length > 1) return 0;
+  return 6;
+}
+
 export function ipToBytes(ip: string): Uint8Array {
-  const kind = isIP(ip);
+  const kind = ipVersion(ip);
   if (kind === 4) return new Uint8Array(ip.split('.').map((x) => Number(x)));
   if (kind === 6) {
     let s = ip;

@@ -1,6 +1,9 @@
 /** Registers every CLI command on the root program. */
 import type { Command } from 'commander';
+import { registerNodeInfo } from './node-info.js';
+import { registerStart } from './start.js';
 
-export function registerCommands(_program: Command): void {
-  // Commands are added as the subsystems that back them land (start, id, peers, status, publish, ...).
+export function registerCommands(program: Command): void {
+  registerStart(program);
+  registerNodeInfo(program);
 }

@@ -1,0 +1,105 @@
+/**
+ * Per-identity request rate limiting (PROTOCOL.md §14): fixed 60 s windows per remote identity; every request
+ * counts toward "total" and its class, and a classified request is refused when total or its class counter
+ * exceeds the limit. "other" requests (PEX, HAVE_CONTENT, RELAY_LIST_REQUEST) count but are never refused.
+ * Pure: `now` (ms, any monotonic origin) is an argument. Memory is bounded by `maxIdentities`.
+ */
+
+export type RateClass = 'dht' | 'fetch' | 'relay' | 'chunk' | 'other';
+export type LimitedClass = Exclude<RateClass, 'other'>;
+
+export interface RateLimits {
+  windowMs: number;
+  total: number;
+  dht: number;
+  fetch: number;
+  relay: number;
+  chunk: number;
+}
+
+export const DEFAULT_RATE_LIMITS: Readonly<RateLimits> = Object.freeze({
+  windowMs: 60_000,
+  total: 1_200,
+  dht: 600,
+  fetch: 240,
+  relay: 180,
+  chunk: 600,
+});
+
+/** The reference's error texts, sent back as the payload of a flags=3 envelope. */
+export const RATE_LIMIT_TEXT: Readonly<Record<'total' | LimitedClass, string>> = Object.freeze({
+  total: 'request rate limit exceeded',
+  dht: 'dht request rate limit exceeded',
+  fetch: 'fetch request rate limit exceeded',
+  relay: 'relay request rate limit exceeded',
+  chunk: 'chunk request rate limit exceeded',
+});
+
+export type RateDecision = { ok: true } | { ok: false; exceeded: 'total' | LimitedClass; wireText: string };
+
+export interface RateLimiterInit {
+  limits?: Partial<RateLimits>;
+  /** Identities tracked at once; the stalest window is evicted beyond this. */
+  maxIdentities?: number;
+}
+
+interface Window {
+  start: number;
+  total: number;
+  dht: number;
+  fetch: number;
+  relay: number;
+  chunk: number;
+}
+
+const OK: RateDecision = Object.freeze({ ok: true });
+
+export class RateLimiter {
+  readonly limits: Readonly<RateLimits>;
+  readonly #maxIdentities: number;
+  /** Insertion order = window start order (a reset re-inserts), so the first entry is the stalest. */
+  readonly #windows = new Map<string, Window>();
+
+  constructor(init: RateLimiterInit = {}) {
+    this.limits = Object.freeze({ ...DEFAULT_RATE_LIMITS, ...init.limits });
+    this.#maxIdentities = init.maxIdentities ?? 10_000;
+  }
+
+  /** Counts one request from `identity` and says whether it may be served. */
+  check(identity: string, cls: RateClass, now: number): RateDecision {
+    let w = this.#windows.get(identity);
+    if (w === undefined || now - w.start >= this.limits.windowMs || now < w.start) {
+      if (w !== undefined) this.#windows.delete(identity);
+      w = { start: now, total: 0, dht: 0, fetch: 0, relay: 0, chunk: 0 };
+      this.#windows.set(identity, w);
+      this.#evict(now);
+    }
+    w.total++;
+    if (cls === 'other') return OK;
+    w[cls]++;
+    if (w.total > this.limits.total) return { ok: false, exceeded: 'total', wireText: RATE_LIMIT_TEXT.total };
+    if (w[cls] > this.limits[cls]) return { ok: false, exceeded: cls, wireText: RATE_LIMIT_TEXT[cls] };
+    return OK;
+  }
+
+  /** Drops windows that have expired (call now and then; `check` also evicts when over capacity). */
+  prune(now: number): void {
+    for (const [id, w] of this.#windows) {
+      if (now - w.start >= this.limits.windowMs || now < w.start) this.#windows.delete(id);
+    }
+  }
+
+  get trackedIdentities(): number {
+    return this.#windows.size;
+  }
+
+  #evict(now: number): void {
+    if (this.#windows.size <= this.#maxIdentities) return;
+    this.prune(now);
+    while (this.#windows.size > this.#maxIdentities) {
+      const first = this.#windows.keys().next();
+      if (first.done) break;
+      this.#windows.delete(first.value);
+    }
+  }
+}

@@ -1,0 +1,262 @@
+/**
+ * TLS 1.3 over TCP with node:tls, as the reference sets it up (PROTOCOL.md §4.1): self-signed server cert, no client
+ * cert request, client without verification and with SNI "localhost", no ALPN on either side, 5 s connect budget.
+ * This is the guaranteed interop path with the Rust reference.
+ */
+import * as tls from 'node:tls';
+import type { AddressInfo } from 'node:net';
+import { ScpError } from '../../../errors.js';
+import { processCertificate, type SelfSignedCertificate } from './certs.js';
+import { dialGuard, normalizeHost } from './dial-guard.js';
+import type {
+  CloseInfo,
+  Connection,
+  ConnectionHandler,
+  DialOptions,
+  Listener,
+  ListenOptions,
+  Transport,
+  TransportAddress,
+} from './transport.js';
+
+export interface TlsTransportInit {
+  /** Defaults to the process certificate. */
+  certificate?: SelfSignedCertificate;
+  /** Socket buffer high-water marks (bytes). 64 KiB measured best for bulk here (see bench/transports.bench.mjs). */
+  highWaterMark?: number;
+  /** Server side: a TLS handshake that takes longer is dropped (the reference has none; a slow client can't stall us). */
+  handshakeTimeoutMs?: number;
+  /** Graceful `close()` waits this long for the peer's FIN before destroying. */
+  closeGraceMs?: number;
+}
+
+const DEFAULT_HWM = 64 * 1024;
+const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
+const DEFAULT_CLOSE_GRACE_MS = 2_000;
+
+class TlsConnection implements Connection {
+  readonly kind = 'tcp' as const;
+  readonly remoteAddress: TransportAddress;
+  readonly localAddress: TransportAddress;
+  readonly closed: Promise<CloseInfo>;
+  bytesRead = 0;
+  private closeInfo: CloseInfo | undefined;
+  private localClose = false;
+  private idleFired = false;
+  private remoteEnded = false;
+  private drainP: Promise<void> | undefined;
+  private iterated = false;
+  private onIdle: (() => void) | undefined;
+
+  constructor(
+    private readonly socket: tls.TLSSocket,
+    private readonly closeGraceMs: number,
+  ) {
+    socket.setNoDelay(true);
+    this.remoteAddress = { host: normalizeHost(socket.remoteAddress), port: socket.remotePort ?? 0 };
+    this.localAddress = { host: normalizeHost(socket.localAddress), port: socket.localPort ?? 0 };
+    let lastError: Error | undefined;
+    socket.on('error', (err) => {
+      lastError ??= err;
+    });
+    socket.on('end', () => {
+      this.remoteEnded = true;
+    });
+    socket.on('timeout', () => {
+      this.idleFired = true;
+      if (this.onIdle) this.onIdle();
+      else this.destroy(ScpError.timeout('idle connection', socket.timeout ?? 0));
+    });
+    this.closed = new Promise((resolve) => {
+      socket.once('close', () => {
+        const info: CloseInfo = this.idleFired && !this.onIdle
+          ? { reason: 'idle', ...(lastError ? { error: lastError } : {}) }
+          : lastError
+            ? { reason: 'error', error: lastError }
+            : { reason: this.localClose ? 'local' : 'remote' };
+        this.closeInfo = info;
+        resolve(info);
+      });
+    });
+  }
+
+  get bytesWritten(): number {
+    return this.socket.bytesWritten;
+  }
+
+  get queuedBytes(): number {
+    return this.socket.writableLength;
+  }
+
+  write(bytes: Uint8Array): true | Promise<void> {
+    const s = this.socket;
+    if (s.destroyed || s.writableEnded) return Promise.reject(this.deadError());
+    if (s.write(bytes)) return true;
+    return this.waitDrain();
+  }
+
+  private waitDrain(): Promise<void> {
+    this.drainP ??= new Promise<void>((resolve, reject) => {
+      const done = (err?: Error): void => {
+        this.socket.off('drain', onDrain);
+        this.socket.off('close', onClose);
+        this.drainP = undefined;
+        if (err) reject(err);
+        else resolve();
+      };
+      const onDrain = (): void => done();
+      const onClose = (): void => done(this.deadError());
+      this.socket.on('drain', onDrain);
+      this.socket.on('close', onClose);
+    });
+    return this.drainP;
+  }
+
+  private deadError(): Error {
+    return this.closeInfo?.error ?? ScpError.io(`TLS connection to ${this.remoteAddress.host}:${this.remoteAddress.port} is closed`);
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
+    if (this.iterated) throw ScpError.internal('a Connection can be iterated only once');
+    this.iterated = true;
+    // The Readable's own iterator pulls with backpressure (the socket pauses while we are not asking).
+    const it = this.socket[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+    try {
+      for (;;) {
+        const r = await it.next();
+        if (r.done) return;
+        this.bytesRead += r.value.length;
+        yield r.value;
+      }
+    } catch (err) {
+      throw this.closeInfo?.error ?? (err instanceof Error ? err : ScpError.io(String(err)));
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.socket.destroyed) {
+      await this.closed;
+      return;
+    }
+    this.localClose = true;
+    this.socket.end();
+    // If the peer already half-closed, our end() completes the exchange; else give it a moment to answer.
+    const grace = setTimeout(() => this.socket.destroy(), this.remoteEnded ? 0 : this.closeGraceMs);
+    grace.unref();
+    // A paused socket never sees the peer's FIN: drain what is left so 'end' (and then 'close') can arrive.
+    if (!this.iterated) this.socket.resume();
+    await this.closed;
+    clearTimeout(grace);
+  }
+
+  destroy(err?: Error): void {
+    if (!err) this.localClose = true;
+    this.socket.destroy(err);
+  }
+
+  setIdleTimeout(ms: number, onIdle?: () => void): void {
+    this.onIdle = onIdle;
+    this.idleFired = false;
+    this.socket.setTimeout(ms);
+  }
+}
+
+class TlsListener implements Listener {
+  readonly kind = 'tcp' as const;
+  constructor(
+    private readonly server: tls.Server,
+    readonly address: TransportAddress,
+    private readonly live: Set<TlsConnection>,
+  ) {}
+
+  async close(opts?: { destroyConnections?: boolean }): Promise<void> {
+    const stopped = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    if (opts?.destroyConnections) {
+      for (const c of this.live) c.destroy();
+      await stopped;
+    }
+  }
+}
+
+export class TlsTransport implements Transport {
+  readonly kind = 'tcp' as const;
+  private readonly cert: SelfSignedCertificate;
+  private readonly hwm: number;
+  private readonly handshakeTimeoutMs: number;
+  private readonly closeGraceMs: number;
+
+  constructor(init: TlsTransportInit = {}) {
+    this.cert = init.certificate ?? processCertificate();
+    this.hwm = init.highWaterMark ?? DEFAULT_HWM;
+    this.handshakeTimeoutMs = init.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
+    this.closeGraceMs = init.closeGraceMs ?? DEFAULT_CLOSE_GRACE_MS;
+  }
+
+  async listen(opts: ListenOptions, onConnection: ConnectionHandler): Promise<Listener> {
+    const live = new Set<TlsConnection>();
+    const server = tls.createServer({
+      key: this.cert.keyPem,
+      cert: this.cert.certPem,
+      minVersion: 'TLSv1.3',
+      requestCert: false,
+      handshakeTimeout: this.handshakeTimeoutMs,
+      noDelay: true,
+      highWaterMark: this.hwm,
+    });
+    server.on('secureConnection', (socket: tls.TLSSocket) => {
+      setStreamHwm(socket, this.hwm);
+      const conn = new TlsConnection(socket, this.closeGraceMs);
+      live.add(conn);
+      void conn.closed.then(() => live.delete(conn));
+      onConnection(conn);
+    });
+    // A failed or stalled handshake only costs that client its socket (node:tls destroys it after this event).
+    server.on('tlsClientError', () => {});
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(opts.port, opts.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    server.on('error', () => {});
+    const a = server.address() as AddressInfo;
+    return new TlsListener(server, { host: normalizeHost(a.address), port: a.port }, live);
+  }
+
+  dial(addr: TransportAddress, opts?: DialOptions): Promise<Connection> {
+    const what = `TLS dial to ${addr.host}:${addr.port}`;
+    let socket: tls.TLSSocket | undefined;
+    const guard = dialGuard<Connection>(what, opts, (err) => socket?.destroy(err));
+    if (guard.settled) return guard.promise;
+    socket = tls.connect({
+      host: addr.host,
+      port: addr.port,
+      servername: 'localhost',
+      rejectUnauthorized: false,
+      minVersion: 'TLSv1.3',
+      noDelay: true,
+      highWaterMark: this.hwm,
+    });
+    const s = socket;
+    s.once('secureConnect', () => {
+      s.off('error', onError);
+      setStreamHwm(s, this.hwm);
+      guard.resolve(new TlsConnection(s, this.closeGraceMs));
+    });
+    const onError = (err: Error): void => {
+      guard.reject(ScpError.io(`${what} failed: ${err.message}`, err));
+      s.destroy();
+    };
+    s.once('error', onError);
+    return guard.promise;
+  }
+}
+
+/** node:tls ignores a `highWaterMark` on accepted sockets; set the stream state directly (documented fields). */
+function setStreamHwm(socket: tls.TLSSocket, hwm: number): void {
+  const r = (socket as unknown as { _readableState?: { highWaterMark: number } })._readableState;
+  const w = (socket as unknown as { _writableState?: { highWaterMark: number } })._writableState;
+  if (r && r.highWaterMark < hwm) r.highWaterMark = hwm;
+  if (w && w.highWaterMark < hwm) w.highWaterMark = hwm;
+}

@@ -1,0 +1,78 @@
+/**
+ * The transport contract under the session actor: a connection is one ordered, reliable duplex byte stream (a TLS
+ * socket, or the single bidirectional stream of a QUIC connection, PROTOCOL.md §4.1–4.2). Framing, the SCP2P
+ * handshake and envelopes live above it and never see which kind it is, except to show it (`kind`).
+ */
+
+export type TransportKind = 'tcp' | 'quic';
+
+export interface TransportAddress {
+  readonly host: string;
+  readonly port: number;
+}
+
+/** Why a connection ended, as seen by `closed`. `error` is set for everything but a clean close by either side. */
+export interface CloseInfo {
+  readonly reason: 'local' | 'remote' | 'idle' | 'error';
+  readonly error?: Error;
+}
+
+export interface Connection extends AsyncIterable<Uint8Array> {
+  readonly kind: TransportKind;
+  readonly remoteAddress: TransportAddress;
+  readonly localAddress: TransportAddress;
+  /** Bytes handed to the application / accepted from it so far (for throughput estimates and metrics). */
+  readonly bytesRead: number;
+  readonly bytesWritten: number;
+  /** Bytes accepted by `write` that the transport has not yet handed to the kernel / peer window. */
+  readonly queuedBytes: number;
+  /**
+   * Queues `bytes` (the caller must not mutate them afterwards). Returns `true` when the caller may write again at
+   * once, or a promise that settles when the queue has drained below the high-water mark (rejects if the
+   * connection dies first). `await conn.write(b)` is always correct; checking for `true` saves a microtask.
+   */
+  write(bytes: Uint8Array): true | Promise<void>;
+  /**
+   * Incoming byte slices, in order, pulled: the transport stops reading from the network while the consumer is not
+   * asking (that is the backpressure towards the peer). Iterate once; the iteration ends when the peer closes its
+   * side, and throws if the connection fails. Slices are owned by the consumer.
+   */
+  [Symbol.asyncIterator](): AsyncIterator<Uint8Array>;
+  /** Graceful close: flush what was written, half-close, wait for the peer (bounded), then release everything. */
+  close(): Promise<void>;
+  /** Immediate teardown; pending and future writes/reads fail with `err` (or a plain local close). */
+  destroy(err?: Error): void;
+  /** Arms an idle timer: no bytes in either direction for `ms` → `onIdle()` (default: destroy with a TIMEOUT). 0 disarms. */
+  setIdleTimeout(ms: number, onIdle?: () => void): void;
+  /** Settles (never rejects) once the connection is fully released. */
+  readonly closed: Promise<CloseInfo>;
+}
+
+export interface DialOptions {
+  signal?: AbortSignal;
+  /** Connect + transport handshake budget. Default 5 000 ms, as the reference (PROTOCOL.md §14). */
+  timeoutMs?: number;
+}
+
+export interface ListenOptions {
+  host: string;
+  port: number;
+}
+
+export interface Listener {
+  readonly kind: TransportKind;
+  readonly address: TransportAddress;
+  /** Stops accepting; with `{ destroyConnections: true }` also destroys connections it accepted. */
+  close(opts?: { destroyConnections?: boolean }): Promise<void>;
+}
+
+export type ConnectionHandler = (conn: Connection) => void;
+
+export interface Transport {
+  readonly kind: TransportKind;
+  listen(opts: ListenOptions, onConnection: ConnectionHandler): Promise<Listener>;
+  dial(addr: TransportAddress, opts?: DialOptions): Promise<Connection>;
+}
+
+/** Default connect budget for both transports (reference: TCP connect 5 s, QUIC connect 5 s). */
+export const DEFAULT_DIAL_TIMEOUT_MS = 5_000;

@@ -1,0 +1,4 @@
+import type { CommonMailbox } from './mailbox.js';
+
+/** The DHT issue adds its messages here. */
+export type DhtMailbox = CommonMailbox;

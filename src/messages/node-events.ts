@@ -1,0 +1,17 @@
+import type { ActorName, CrashMode } from './actor-name.js';
+
+/** What `node.events$` carries. Later issues add their members (PeerConnected, DownloadProgress, ...). */
+export type NodeEvent =
+  | { type: 'ActorStarted'; actor: ActorName; incarnation: number }
+  | { type: 'ActorCrashed'; actor: ActorName; reason: CrashReason; error: string }
+  | { type: 'ActorRestarted'; actor: ActorName; restarts: number }
+  | { type: 'ActorFailed'; actor: ActorName; error: string }
+  | { type: 'NodeFailed'; reason: string }
+  | { type: 'NodeStopped' }
+  | { type: 'SubscriptionAdded'; shareId: string }
+  | { type: 'SubscriptionRemoved'; shareId: string };
+
+/** How a crash was observed: an uncaught error, the thread exiting, missed heartbeats, or a failed start. */
+export type CrashReason = 'error' | 'exit' | 'hang' | 'start-failed';
+
+export type { CrashMode };

@@ -1,0 +1,157 @@
+/**
+ * Frames (PROTOCOL.md §2.1): a 4-byte big-endian length, then exactly that many bytes. Handshake frames are
+ * capped at 64 KiB, envelope frames at 2 MiB, and the reference checks the cap on the prefix before it reads
+ * the body, so a peer cannot make us buffer more than one maximal frame.
+ *
+ * `FrameReader` is sans-I/O: the transport pushes whatever byte slices the socket hands it and pulls whole
+ * frames. A frame lying inside one pushed slice is returned as a view of that slice (no copy); a frame split
+ * across slices is assembled into a buffer sized by the already-checked prefix.
+ */
+import { ProtocolError, ScpError } from '../errors.js';
+import { MAX_ENVELOPE_FRAME_BYTES } from './limits.js';
+
+/** Writes the 4-byte big-endian length prefix at the start of `out`. */
+export function writeFramePrefix(out: Uint8Array, length: number): void {
+  out[0] = length >>> 24;
+  out[1] = (length >>> 16) & 0xff;
+  out[2] = (length >>> 8) & 0xff;
+  out[3] = length & 0xff;
+}
+
+/** Just the 4-byte prefix, for writers that send the prefix and a body they already hold (writev). */
+export function framePrefix(length: number): Uint8Array {
+  const out = new Uint8Array(4);
+  writeFramePrefix(out, length);
+  return out;
+}
+
+/**
+ * Length prefix + body in one buffer. Like the reference's writer, refuses a body above `maxFrameBytes`
+ * (2 MiB by default; pass HANDSHAKE_MAX_BYTES for handshake frames).
+ */
+export function encodeFrame(body: Uint8Array, maxFrameBytes: number = MAX_ENVELOPE_FRAME_BYTES): Uint8Array {
+  if (!(body instanceof Uint8Array)) throw ScpError.badInput('frame body must be a Uint8Array');
+  if (body.length > maxFrameBytes) {
+    throw ScpError.badInput(`frame body of ${body.length} bytes exceeds the ${maxFrameBytes}-byte frame limit`);
+  }
+  const out = new Uint8Array(4 + body.length);
+  writeFramePrefix(out, body.length);
+  out.set(body, 4);
+  return out;
+}
+
+const EMPTY = new Uint8Array(0);
+
+export class FrameReader {
+  /** Completed frames not yet pulled, oldest at `readyHead`. */
+  private ready: Uint8Array[] = [];
+  private readyHead = 0;
+  /** Prefix bytes seen so far of the frame being read (0..3) and their value. */
+  private prefixHave = 0;
+  private prefixValue = 0;
+  /** The body being assembled across slices, allocated only after its prefix passed the size check. */
+  private body: Uint8Array | undefined;
+  private bodyFill = 0;
+  private failure: ProtocolError | undefined;
+
+  /**
+   * @param maxFrameBytes largest body accepted: HANDSHAKE_MAX_BYTES (64 KiB) while handshaking,
+   *   MAX_ENVELOPE_FRAME_BYTES (2 MiB) for envelopes.
+   * @param what names the stream in errors ("handshake frame", "envelope frame").
+   */
+  constructor(
+    readonly maxFrameBytes: number = MAX_ENVELOPE_FRAME_BYTES,
+    readonly what = 'frame',
+  ) {
+    if (!Number.isInteger(maxFrameBytes) || maxFrameBytes < 0 || maxFrameBytes > 0xffff_ffff) {
+      throw ScpError.badInput('maxFrameBytes must be an integer in 0..2^32-1');
+    }
+  }
+
+  /**
+   * Feeds bytes from the stream. Throws ProtocolError as soon as a length prefix above the limit is seen
+   * (before any of its body is kept); after that the reader is dead and every push throws the same error.
+   * Frames completed before the bad prefix can still be pulled. The caller keeps `chunk` unmodified until
+   * the frames viewing it are consumed (sockets hand out fresh buffers, so this holds naturally).
+   */
+  push(chunk: Uint8Array): void {
+    if (this.failure) throw this.failure;
+    const n = chunk.length;
+    let i = 0;
+    while (i < n) {
+      const body = this.body;
+      if (body !== undefined) {
+        const k = Math.min(body.length - this.bodyFill, n - i);
+        body.set(chunk.subarray(i, i + k), this.bodyFill);
+        this.bodyFill += k;
+        i += k;
+        if (this.bodyFill === body.length) {
+          this.ready.push(body);
+          this.body = undefined;
+          this.bodyFill = 0;
+        }
+        continue;
+      }
+      // Reading a prefix; multiplication keeps the value unsigned past 2^31.
+      this.prefixValue = this.prefixValue * 256 + chunk[i]!;
+      this.prefixHave++;
+      i++;
+      if (this.prefixHave < 4) continue;
+      const len = this.prefixValue;
+      this.prefixHave = 0;
+      this.prefixValue = 0;
+      if (len > this.maxFrameBytes) {
+        this.failure = new ProtocolError(`length prefix ${len} exceeds the ${this.maxFrameBytes}-byte limit`, this.what);
+        throw this.failure;
+      }
+      if (len === 0) {
+        this.ready.push(EMPTY);
+      } else if (n - i >= len) {
+        this.ready.push(chunk.subarray(i, i + len));
+        i += len;
+      } else {
+        this.body = new Uint8Array(len);
+        this.bodyFill = 0;
+      }
+    }
+  }
+
+  /** The next complete frame body, or undefined until more bytes arrive. */
+  pull(): Uint8Array | undefined {
+    if (this.readyHead >= this.ready.length) return undefined;
+    const f = this.ready[this.readyHead]!;
+    this.ready[this.readyHead++] = EMPTY; // drop the reference so a pulled frame can be collected
+    if (this.readyHead === this.ready.length) {
+      this.ready = [];
+      this.readyHead = 0;
+    }
+    return f;
+  }
+
+  /** Pulls every complete frame. */
+  *frames(): Generator<Uint8Array> {
+    for (let f = this.pull(); f !== undefined; f = this.pull()) yield f;
+  }
+
+  /** Bytes of a partially received frame (prefix or body) held by the reader. */
+  get partialBytes(): number {
+    return this.body !== undefined ? 4 + this.bodyFill : this.prefixHave;
+  }
+
+  /** Complete frames waiting to be pulled. */
+  get readyCount(): number {
+    return this.ready.length - this.readyHead;
+  }
+
+  /**
+   * Call at end of stream: throws ProtocolError if the stream stopped inside a frame (a truncated frame
+   * is a peer fault, just like the reference's read_exact failing).
+   */
+  end(): void {
+    if (this.failure) throw this.failure;
+    if (this.partialBytes > 0) {
+      this.failure = new ProtocolError(`stream ended inside a frame (${this.partialBytes} bytes pending)`, this.what);
+      throw this.failure;
+    }
+  }
+}
