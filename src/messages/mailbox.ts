@@ -14,7 +14,7 @@ export type ReplyOf<M, T extends keyof M> = M[T] extends { reply: infer R } ? R 
 /** Messages every actor answers (the runtime answers them; an actor's handlers do not). */
 export interface CommonMailbox {
   /** Liveness and wiring probe; `delayMs` holds the reply back (tests use it to have a caller waiting). */
-  ping: { req: { delayMs?: number; via?: string }; reply: Pong };
+  ping: { req: { delayMs?: number; via?: string; viaDelayMs?: number }; reply: Pong };
 }
 
 export interface Pong {

@@ -201,15 +201,19 @@ export function checkManifest(m: ManifestV1, nowUnix: number | bigint): Manifest
   }
   if (m.signature === null) return 'unsigned';
   if (m.signature.length !== 64) return 'bad_signature_length';
-  if (!isValidEd25519Point(m.sharePubkey)) return 'bad_share_pubkey';
-  if (!bytesEqual(shareIdFromPubkey(m.sharePubkey), m.shareId)) return 'share_id_mismatch';
+  // Reference order: point validity, then share id, then signature. The (slow) point check only runs once
+  // something has failed, to name the right reason: a verifying signature implies a valid point.
+  if (!bytesEqual(shareIdFromPubkey(m.sharePubkey), m.shareId)) {
+    return isValidEd25519Point(m.sharePubkey) ? 'share_id_mismatch' : 'bad_share_pubkey';
+  }
   let bytes: Uint8Array;
   try {
     bytes = manifestUnsignedBytes(m);
   } catch {
     return 'bad_signature'; // fields that cannot even be encoded cannot carry a valid signature
   }
-  return ed25519Verify(m.sharePubkey, bytes, m.signature) ? null : 'bad_signature';
+  if (ed25519Verify(m.sharePubkey, bytes, m.signature)) return null;
+  return isValidEd25519Point(m.sharePubkey) ? 'bad_signature' : 'bad_share_pubkey';
 }
 
 /** Verifies (§6.6) and returns the ManifestId; throws ScpError VERIFY_FAILED with `details.reason` otherwise. */

@@ -83,15 +83,19 @@ const HEAD_REASON_TEXT: Record<ShareHeadVerifyReason, string> = {
 /** The first rule of §6.6 the head breaks, or null. Never throws. */
 export function checkShareHead(h: ShareHead, sharePubkey: Uint8Array): ShareHeadVerifyReason | null {
   if (h.sig.length !== 64) return 'bad_signature_length';
-  if (!isValidEd25519Point(sharePubkey)) return 'bad_share_pubkey';
-  if (!bytesEqual(shareIdFromPubkey(sharePubkey), h.shareId)) return 'share_id_mismatch';
+  // Point validity is only checked once something failed (a verifying signature implies a valid point).
+  if (sharePubkey.length !== 32) return 'bad_share_pubkey';
+  if (!bytesEqual(shareIdFromPubkey(sharePubkey), h.shareId)) {
+    return isValidEd25519Point(sharePubkey) ? 'share_id_mismatch' : 'bad_share_pubkey';
+  }
   let bytes: Uint8Array;
   try {
     bytes = shareHeadSignableBytes(h);
   } catch {
     return 'bad_signature';
   }
-  return ed25519Verify(sharePubkey, bytes, h.sig) ? null : 'bad_signature';
+  if (ed25519Verify(sharePubkey, bytes, h.sig)) return null;
+  return isValidEd25519Point(sharePubkey) ? 'bad_signature' : 'bad_share_pubkey';
 }
 
 /** Throws ScpError VERIFY_FAILED (with `details.reason`) unless the head is signed by `sharePubkey`. */

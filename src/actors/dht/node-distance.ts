@@ -10,9 +10,22 @@ import type { Contact, NodeId } from './types.js';
 export const ID_BYTES = 20;
 export const ID_BITS = 160;
 
+// Decoded hints are fresh arrays, but one answer's hints are looked at several times (lookup, routing table,
+// rate limiter); the simulator reuses arrays outright. A WeakMap keeps the hash and hex per array instance.
+const identities = new WeakMap<Uint8Array, { id: NodeId; key: string }>();
+
+function identityOf(pubkey: Uint8Array): { id: NodeId; key: string } {
+  let v = identities.get(pubkey);
+  if (!v) {
+    v = { id: sha256(pubkey).subarray(0, ID_BYTES), key: `pubkey:${toHex(pubkey)}` };
+    identities.set(pubkey, v);
+  }
+  return v;
+}
+
 /** NodeId = first 20 bytes of SHA-256(pubkey) (PROTOCOL.md §5.1). */
 export function nodeIdOf(pubkey: Uint8Array): NodeId {
-  return sha256(pubkey).subarray(0, ID_BYTES);
+  return identityOf(pubkey).id;
 }
 
 /** Lookup target of a 32-byte DHT key: its first 20 bytes (PROTOCOL.md §5.2). */
@@ -59,11 +72,12 @@ export function randomIdInBucket(local: NodeId, bucket: number, randomBytes: (n:
 }
 
 export function pubkeyKey(pubkey: Uint8Array): string {
-  return `pubkey:${toHex(pubkey)}`;
+  return identityOf(pubkey).key;
 }
 
 /** A routable contact from an address, or undefined when the address has no pubkey hint (no NodeId). */
 export function contactOf(addr: PeerAddr): Contact | undefined {
   if (!addr.pubkeyHint || addr.pubkeyHint.length !== 32) return undefined;
-  return { id: nodeIdOf(addr.pubkeyHint), addr, key: pubkeyKey(addr.pubkeyHint) };
+  const { id, key } = identityOf(addr.pubkeyHint);
+  return { id, addr, key };
 }

@@ -161,23 +161,29 @@ export class RoutingTable {
   closest(target: NodeId, k: number = this.k, exclude?: (key: string) => boolean): Contact[] {
     const b = this.bucketIndexOf(target);
     const out: Contact[] = [];
-    const take = (entries: RoutingEntry[]): void => {
-      const cs = entries.map((e) => e.contact).filter((c) => !exclude || !exclude(c.key));
-      cs.sort((x, y) => compareDistance(x.id, y.id, target));
-      for (const c of cs) {
-        if (out.length >= k) return;
-        out.push(c);
-      }
+    const pool: Contact[] = [];
+    const take = (): void => {
+      if (pool.length > 1) pool.sort((x, y) => compareDistance(x.id, y.id, target));
+      for (let i = 0; i < pool.length && out.length < k; i++) out.push(pool[i]!);
+      pool.length = 0;
+    };
+    const gather = (i: number): void => {
+      for (const e of this.buckets[i]!.entries) if (!exclude || !exclude(e.contact.key)) pool.push(e.contact);
     };
     // Bucket b shares more prefix with the target than anything else; buckets deeper than b are all at
     // prefix length b (sorted together); shallower buckets i < b are at prefix length i, strictly farther.
-    if (b < ID_BITS) take(this.buckets[b]!.entries);
-    if (out.length < k) {
-      const deeper: RoutingEntry[] = [];
-      for (let i = b + 1; i < ID_BITS; i++) deeper.push(...this.buckets[i]!.entries);
-      take(deeper);
+    if (b < ID_BITS) {
+      gather(b);
+      take();
     }
-    for (let i = Math.min(b, ID_BITS) - 1; i >= 0 && out.length < k; i--) take(this.buckets[i]!.entries);
+    if (out.length < k) {
+      for (let i = b + 1; i < ID_BITS; i++) gather(i);
+      take();
+    }
+    for (let i = Math.min(b, ID_BITS) - 1; i >= 0 && out.length < k; i--) {
+      gather(i);
+      take();
+    }
     return out;
   }
 

@@ -10,7 +10,19 @@ import { ipToBytes } from '../../protocol/peer-addr.js';
 
 export const IPV6_PREFIX_BYTES = 6;
 
+const cache = new Map<string, string | null>();
+
 export function subnetKey(ip: string): string | null {
+  let v = cache.get(ip);
+  if (v === undefined) {
+    v = computeSubnetKey(ip);
+    if (cache.size >= 65_536) cache.clear();
+    cache.set(ip, v);
+  }
+  return v;
+}
+
+function computeSubnetKey(ip: string): string | null {
   const kind = isIP(ip);
   if (kind === 0) return null;
   let b = ipToBytes(ip);

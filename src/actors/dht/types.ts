@@ -3,6 +3,7 @@
  * the worker encodes and decodes them through protocol/dht-messages.ts, so nothing here touches bytes on the wire.
  */
 import type { PeerAddr } from '../../protocol/peer-addr.js';
+import type { FindNode, FindNodeResult, FindValue, FindValueResult, Store } from '../../protocol/dht-messages.js';
 
 /** 20-byte NodeId: first 20 bytes of SHA-256(node pubkey). */
 export type NodeId = Uint8Array;
@@ -15,21 +16,18 @@ export interface Contact {
   key: string;
 }
 
-/** STORE payload, also nested in FindValueResult (PROTOCOL.md §3.3). ttlSecs is u64 on the wire. */
-export interface DhtStoreMsg {
-  key: Uint8Array;
-  value: Uint8Array;
-  ttlSecs: number;
-}
+export type { FindNode, FindNodeResult, FindValue, FindValueResult, Store } from '../../protocol/dht-messages.js';
 
+/** An inbound or outbound DHT request: the decoded payload of a FIND_NODE (200), FIND_VALUE (201) or STORE (202). */
 export type DhtRequest =
-  | { type: 'find-node'; target: NodeId }
-  | { type: 'find-value'; key: Uint8Array }
-  | ({ type: 'store' } & DhtStoreMsg);
+  | { type: 'find-node'; msg: FindNode }
+  | { type: 'find-value'; msg: FindValue }
+  | { type: 'store'; msg: Store };
 
+/** A successful answer (same type number with the RESPONSE flag; STORE answers with an empty payload). */
 export type DhtResponse =
-  | { type: 'find-node'; peers: PeerAddr[] }
-  | { type: 'find-value'; value: DhtStoreMsg | null; closerPeers: PeerAddr[] }
+  | { type: 'find-node'; msg: FindNodeResult }
+  | { type: 'find-value'; msg: FindValueResult }
   | { type: 'store' };
 
 /** An error answer: flags=3 envelope with the reference's UTF-8 text (PROTOCOL.md §2.3). */

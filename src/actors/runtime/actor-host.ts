@@ -45,7 +45,7 @@ export function runActorHost(
   let markStarted!: (ok: boolean) => void;
   const started = new Promise<boolean>((r) => (markStarted = r));
 
-  const dispatch = async (body: { type: string; delayMs?: number; via?: string }): Promise<unknown> => {
+  const dispatch = async (body: { type: string; delayMs?: number; via?: string; viaDelayMs?: number }): Promise<unknown> => {
     if (deaf) return new Promise(() => {});
     if (!(await started)) throw ScpError.actorUnavailable(init.name, 'it failed to start');
     if (body.type === 'ping') return ping(body);
@@ -54,10 +54,10 @@ export function runActorHost(
     return handler(body);
   };
 
-  const ping = async (body: { delayMs?: number; via?: string }): Promise<Pong> => {
+  const ping = async (body: { delayMs?: number; via?: string; viaDelayMs?: number }): Promise<Pong> => {
     if (body.delayMs) await new Promise<void>((r) => clock.setTimeout(r, body.delayMs ?? 0));
     const pong: Pong = { actor: init.name, incarnation: init.incarnation };
-    if (body.via) pong.peer = (await directory.request(body.via as ActorName, { type: 'ping' })) as Pong;
+    if (body.via) pong.peer = (await directory.request(body.via as ActorName, { type: 'ping', delayMs: body.viaDelayMs })) as Pong;
     return pong;
   };
 

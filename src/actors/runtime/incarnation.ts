@@ -8,6 +8,7 @@ import { runActorHost, type ActorHostHandle } from './actor-host.js';
 import type { Clock } from './clock.js';
 import { compiledUrl } from './compiled-url.js';
 import { errorFromWire, RpcEndpoint } from './rpc-endpoint.js';
+import { workerExecArgv } from './worker-exec-argv.js';
 
 export type ActorMode = 'worker' | 'inline';
 
@@ -78,6 +79,7 @@ export function spawnIncarnation(
       name: `scp2p-${init.name}`,
       workerData: { init, control: port2, peers },
       transferList: [port2, ...peerPorts],
+      execArgv: workerExecArgv(),
       stdout: false,
       stderr: false,
     });

@@ -4,7 +4,8 @@
  */
 
 export interface PortLike {
-  postMessage(message: unknown, transfer?: readonly (ArrayBuffer | PortLike)[]): void;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- MessagePort takes Transferable[]
+  postMessage(message: unknown, transfer?: readonly any[]): void;
   on(event: 'message', listener: (message: unknown) => void): unknown;
   on(event: 'close', listener: () => void): unknown;
   off(event: 'message', listener: (message: unknown) => void): unknown;

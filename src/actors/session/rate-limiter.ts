@@ -5,7 +5,17 @@
  * Pure: `now` (ms, any monotonic origin) is an argument. Memory is bounded by `maxIdentities`.
  */
 
-export type RateClass = 'dht' | 'fetch' | 'relay' | 'chunk' | 'other';
+import { ErrorText, rateLimitText, type RateClass } from '../../protocol/registry.js';
+import {
+  RATE_LIMIT_CHUNK,
+  RATE_LIMIT_DHT,
+  RATE_LIMIT_FETCH,
+  RATE_LIMIT_RELAY,
+  RATE_LIMIT_TOTAL,
+  RATE_LIMIT_WINDOW_SECS,
+} from '../../protocol/limits.js';
+
+export type { RateClass };
 export type LimitedClass = Exclude<RateClass, 'other'>;
 
 export interface RateLimits {
@@ -18,21 +28,21 @@ export interface RateLimits {
 }
 
 export const DEFAULT_RATE_LIMITS: Readonly<RateLimits> = Object.freeze({
-  windowMs: 60_000,
-  total: 1_200,
-  dht: 600,
-  fetch: 240,
-  relay: 180,
-  chunk: 600,
+  windowMs: RATE_LIMIT_WINDOW_SECS * 1000,
+  total: RATE_LIMIT_TOTAL,
+  dht: RATE_LIMIT_DHT,
+  fetch: RATE_LIMIT_FETCH,
+  relay: RATE_LIMIT_RELAY,
+  chunk: RATE_LIMIT_CHUNK,
 });
 
 /** The reference's error texts, sent back as the payload of a flags=3 envelope. */
 export const RATE_LIMIT_TEXT: Readonly<Record<'total' | LimitedClass, string>> = Object.freeze({
-  total: 'request rate limit exceeded',
-  dht: 'dht request rate limit exceeded',
-  fetch: 'fetch request rate limit exceeded',
-  relay: 'relay request rate limit exceeded',
-  chunk: 'chunk request rate limit exceeded',
+  total: ErrorText.RATE_LIMITED,
+  dht: rateLimitText('dht'),
+  fetch: rateLimitText('fetch'),
+  relay: rateLimitText('relay'),
+  chunk: rateLimitText('chunk'),
 });
 
 export type RateDecision = { ok: true } | { ok: false; exceeded: 'total' | LimitedClass; wireText: string };

@@ -236,8 +236,8 @@ export class TlsTransport implements Transport {
       rejectUnauthorized: false,
       minVersion: 'TLSv1.3',
       noDelay: true,
-      highWaterMark: this.hwm,
-    });
+      highWaterMark: this.hwm, // honoured by tls.connect (Node 20), missing from @types/node
+    } as tls.ConnectionOptions);
     const s = socket;
     s.once('secureConnect', () => {
       s.off('error', onError);
@@ -253,7 +253,10 @@ export class TlsTransport implements Transport {
   }
 }
 
-/** node:tls ignores a `highWaterMark` on accepted sockets; set the stream state directly (documented fields). */
+/**
+ * Accepted TLS sockets keep 16 KiB marks whatever the server options say (Node 20); raise them on the stream state.
+ * `_readableState`/`_writableState` are Node internals: if they ever go away this silently does nothing.
+ */
 function setStreamHwm(socket: tls.TLSSocket, hwm: number): void {
   const r = (socket as unknown as { _readableState?: { highWaterMark: number } })._readableState;
   const w = (socket as unknown as { _writableState?: { highWaterMark: number } })._writableState;
