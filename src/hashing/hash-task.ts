@@ -7,6 +7,8 @@ import type { HashTask, HashTaskResult } from './hash-task-types.js';
 /**
  * Runs in a Piscina worker. Chunks are hashed one by one (blake3-wasm's one-shot hash fails above ~100 MiB);
  * a whole file streams through one reused read buffer, so memory stays constant for any file size.
+ * The streaming hasher is fed one chunk per update(): measured here, a single multi-MiB update() gives a
+ * wrong digest in blake3-wasm 3.0.
  */
 await b3.load();
 

@@ -82,7 +82,9 @@ export class SimNetwork {
   addNode(behavior: Behavior = 'honest', ip?: string): SimNode {
     const index = this.nodes.length;
     const pubkey = this.bytes(32);
-    const addr: PeerAddr = { ip: ip ?? this.randomPublicIp(), port: 7001, transport: 'tcp', pubkeyHint: pubkey };
+    // Sybils are one operator's machines: a handful of /24s (what the per-subnet limits are there for).
+    const sybilIp = (): string => `${200 + this.random.int(4)}.1.1.${1 + this.random.int(254)}`;
+    const addr: PeerAddr = { ip: ip ?? (behavior === 'sybil' ? sybilIp() : this.randomPublicIp()), port: 7001 + this.random.int(1000), transport: 'tcp', pubkeyHint: pubkey };
     const core = new DhtCore({ random: this.random.fork(`node-${index}`) }, { ...this.dhtInit, localPubkey: pubkey });
     const node: SimNode = { index, pubkey, addr, core, behavior, online: true, timerAt: undefined, done: new Map() };
     this.nodes.push(node);

@@ -27,9 +27,9 @@ describe('hashing pool', () => {
     const bytes = randomBytes(CHUNK_SIZE * 3 + 1000);
     const buf = new ArrayBuffer(bytes.length);
     new Uint8Array(buf).set(bytes);
-    const p = pool.hashChunks(buf);
+    const { hashes, buffer } = await pool.hashChunks(buf);
     expect(buf.byteLength).toBe(0); // transferred, not copied
-    const { hashes, buffer } = await p;
+    expect(buffer).not.toBe(buf);
     expect(hashes.length).toBe(4 * 32);
     for (let i = 0; i < 4; i++) {
       expect(hex(hashes.subarray(i * 32, i * 32 + 32))).toBe(b3.hash(bytes.subarray(i * CHUNK_SIZE, (i + 1) * CHUNK_SIZE)).toString('hex'));
@@ -43,9 +43,8 @@ describe('hashing pool', () => {
     fs.writeFileSync(file, bytes);
     const d = await pool.hashFile(file);
     expect(d.size).toBe(BigInt(bytes.length));
-    const whole = b3.createHash();
-    whole.update(bytes);
-    expect(hex(d.contentId)).toBe(whole.digest('hex'));
+    // (one-shot is fine at this size; blake3-wasm's streaming update() is only right in pieces <= ~1 MiB)
+    expect(hex(d.contentId)).toBe(b3.hash(bytes).toString('hex'));
     expect(d.chunkHashes).toHaveLength(10);
     expect(hex(d.chunkHashes[9]!)).toBe(b3.hash(bytes.subarray(9 * CHUNK_SIZE)).toString('hex'));
     const par = await pool.hashFileChunks(file);

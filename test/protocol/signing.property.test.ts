@@ -300,3 +300,18 @@ describe('secrets at rest', () => {
     expect(() => p.decryptWithKey(key, tampered)).toThrow(expect.objectContaining({ code: 'VERIFY_FAILED' }));
   });
 });
+
+describe('invalid points are named as such wherever a key is checked', () => {
+  const notAPoint = p.fromHex('02' + '00'.repeat(31));
+  it('hello, head, token', () => {
+    const hello = p.signHello(
+      { nodePubkey: notAPoint, capabilities: p.NO_CAPABILITIES, nonce: new Uint8Array(32), echoedNonce: null, timestampUnixSecs: NOW, protocolVersion: 1, ephemeralPubkey: null },
+      seed,
+    );
+    expect(p.verifyHello(hello, NOW)).toMatchObject({ ok: false, reason: 'bad_pubkey' });
+    const head = p.signShareHead({ shareId, latestSeq: 1n, latestManifestId: new Uint8Array(32), updatedAt: 1n }, seed);
+    expect(p.checkShareHead({ ...head, shareId: p.shareIdFromPubkey(notAPoint) }, notAPoint)).toBe('bad_share_pubkey');
+    expect(p.checkShareHead(head, notAPoint)).toBe('bad_share_pubkey');
+    expect(p.ed25519Verify(notAPoint, new Uint8Array(1), new Uint8Array(64))).toBe(false);
+  });
+});

@@ -1,9 +1,10 @@
 import { it } from 'vitest';
 import { buildNetwork, publishHeads, lookupHeads } from './helpers.js';
+const JR = process.env.JR === '1';
 import type { Behavior } from './sim-network.js';
 const run = (name: string, f: (i: number) => Behavior) => it(name, () => {
   let t = performance.now();
-  const sim = buildNetwork({ seed: 7 }, 1000, f);
+  const sim = buildNetwork({ seed: 7, dht: { joinRefresh: JR } }, 1000, f);
   const build = performance.now() - t; t = performance.now();
   const heads = publishHeads(sim, 100);
   const st = lookupHeads(sim, heads, 2);

@@ -75,6 +75,8 @@ export interface DhtCoreInit {
   perPeerQuota?: number;
   maxValues?: number;
   maxRounds?: number;
+  /** After the bootstrap self-lookup, refresh every bucket farther than the closest neighbour (default true). */
+  joinRefresh?: boolean;
 }
 
 type OpPurpose = 'user' | 'internal';
@@ -118,6 +120,7 @@ export class DhtCore {
   private readonly replicateIntervalMs: number;
   private readonly tickMs: number;
   private readonly maxRounds: number | undefined;
+  private readonly joinRefresh: boolean;
   private readonly limiter: DhtRateLimiter;
   private readonly effects: DhtEffect[] = [];
   private effectHead = 0;
@@ -149,6 +152,7 @@ export class DhtCore {
     this.replicateIntervalMs = init.replicateIntervalMs ?? REPLICATE_INTERVAL_MS;
     this.tickMs = init.maintenanceTickMs ?? MAINTENANCE_TICK_MS;
     this.maxRounds = init.maxRounds;
+    this.joinRefresh = init.joinRefresh ?? true;
     this.table = new RoutingTable({ localId: this.localId }, { k: this.k });
     this.store = new ValueStore(
       {},
@@ -404,7 +408,7 @@ export class DhtCore {
       const keep = existing && op.lookup.kind === 'share-head' && this.isNewerHead(existing.value, v.value);
       if (!keep) this.store.put(v.key, v.value, Number(v.ttlSecs > 604_800n ? 604_800n : v.ttlSecs), now, { remote: true });
     }
-    if (this.joining.delete(op.id)) this.refreshFarBuckets(now);
+    if (this.joining.delete(op.id) && this.joinRefresh) this.refreshFarBuckets(now);
     if (op.purpose === 'user') this.emit({ kind: 'lookup-done', opId: op.id, result });
   }
 

@@ -16,6 +16,7 @@
 import { peerAddrKey, type PeerAddr } from '../../protocol/peer-addr.js';
 import { bytesEqual } from '../../protocol/bytes.js';
 import { compareDistance, contactOf, nodeIdOf, pubkeyKey } from './node-distance.js';
+import { subnetKey } from './subnet.js';
 import type { Contact, DhtRequest, NodeId, Store } from './types.js';
 
 export const ALPHA = 3;
@@ -60,6 +61,8 @@ export interface LookupInit {
   k?: number;
   alpha?: number;
   maxRounds?: number;
+  /** Candidates one /24 (IPv4) or /48 (IPv6) may contribute; private and loopback ranges are exempt. */
+  maxPerSubnet?: number;
   /** Our own identity key: never a candidate. */
   selfKey?: string;
   /** Decides whether a returned value is acceptable (key match, size, keyspace, signature). */
@@ -79,6 +82,9 @@ export class IterativeLookup {
   private readonly accept: (v: Store) => boolean;
   private readonly better: (a: Store, b: Store) => boolean;
   private readonly cands = new Map<string, Candidate>();
+  /** Candidates per subnet: like the routing table, one /24 (/48) may place at most maxPerSubnet candidates. */
+  private readonly perSubnet = new Map<string, number>();
+  private readonly maxPerSubnet: number;
   private sorted: Candidate[] = [];
   private inflight = 0;
   private rounds = 0;
@@ -95,6 +101,7 @@ export class IterativeLookup {
     this.alpha = init.alpha ?? ALPHA;
     this.maxRounds = init.maxRounds ?? MAX_ROUNDS;
     this.selfKey = init.selfKey;
+    this.maxPerSubnet = init.maxPerSubnet ?? 2;
     this.accept = init.accept ?? (() => true);
     this.better = init.better ?? (() => false);
     if (init.kind !== 'node' && !init.key) throw new RangeError('value lookups need a key');
@@ -209,6 +216,12 @@ export class IterativeLookup {
     const hint = addr.pubkeyHint && addr.pubkeyHint.length === 32 ? addr.pubkeyHint : null;
     const key = hint ? pubkeyKey(hint) : peerAddrKey(addr);
     if (key === this.selfKey || this.cands.has(key)) return;
+    const subnet = subnetKey(addr.ip);
+    if (subnet !== null) {
+      const n = this.perSubnet.get(subnet) ?? 0;
+      if (n >= this.maxPerSubnet) return;
+      this.perSubnet.set(subnet, n + 1);
+    }
     const c: Candidate = { key, addr, id: hint ? nodeIdOf(hint) : null, state: 'new' };
     this.cands.set(key, c);
     // Binary insertion into the XOR order (hint-less candidates last, in arrival order).

@@ -50,7 +50,7 @@ function head(m: ManifestV1, seed = seedA, over: Partial<ShareHead> = {}): Share
 }
 
 function rec(over: Partial<SubscriptionRecord> = {}): SubscriptionRecord {
-  return subscribe([], { shareId: SHARE_A, ...over }, 1).record && { ...subscribe([], { shareId: SHARE_A }, 1).record, ...over };
+  return { ...subscribe([], { shareId: SHARE_A }, 1).record, ...over };
 }
 
 /** The whole pass for one subscription: head → fetch decision → manifest decision. */

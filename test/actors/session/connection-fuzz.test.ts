@@ -11,7 +11,7 @@ const mutation = (len: number): fc.Arbitrary<(b: Uint8Array) => Uint8Array> =>
   fc.oneof(
     fc.tuple(fc.nat(len - 1), fc.integer({ min: 1, max: 255 })).map(([i, x]) => (b: Uint8Array) => {
       const c = b.slice();
-      c[i] ^= x;
+      c[i] = c[i]! ^ x;
       return c;
     }),
     fc.nat(len).map((n) => (b: Uint8Array) => b.slice(0, n)),

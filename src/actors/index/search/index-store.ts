@@ -64,13 +64,16 @@ type Op =
   | { k: 'addPosting'; token: string; key: string }
   | { k: 'removePosting'; token: string; key: string };
 
-/** Collects a batch's writes so that a throwing batch leaves the store untouched. */
+/**
+ * Collects a batch's writes so that a throwing batch leaves the store untouched. Records are taken by
+ * reference: the index never mutates a StoredItem/StoredShare after handing it over.
+ */
 export function collectOps(fn: (w: IndexStoreWriter) => void): Op[] {
   const ops: Op[] = [];
   fn({
-    putShare: (v) => ops.push({ k: 'putShare', v: structuredClone(v) }),
+    putShare: (v) => ops.push({ k: 'putShare', v }),
     removeShare: (id) => ops.push({ k: 'removeShare', id }),
-    putItem: (v) => ops.push({ k: 'putItem', v: structuredClone(v) }),
+    putItem: (v) => ops.push({ k: 'putItem', v }),
     removeItem: (s, c) => ops.push({ k: 'removeItem', key: itemKey(s, c) }),
     addPosting: (token, key) => ops.push({ k: 'addPosting', token, key }),
     removePosting: (token, key) => ops.push({ k: 'removePosting', token, key }),
@@ -126,22 +129,25 @@ export class MemoryIndexStore implements IndexStore {
 
   getShare(shareId: string): StoredShare | undefined {
     const s = this.shareMap.get(shareId);
-    return s && structuredClone(s);
+    return s && copyShare(s);
   }
   getItem(shareId: string, contentId: string): StoredItem | undefined {
     const it = this.itemMap.get(itemKey(shareId, contentId));
-    return it && structuredClone(it);
+    return it && copyItem(it);
   }
   getPosting(token: string): string[] {
     return [...(this.postingMap.get(token) ?? [])].sort();
   }
   *shares(): Iterable<StoredShare> {
-    for (const s of this.shareMap.values()) yield structuredClone(s);
+    for (const s of this.shareMap.values()) yield copyShare(s);
   }
   *items(): Iterable<StoredItem> {
-    for (const it of this.itemMap.values()) yield structuredClone(it);
+    for (const it of this.itemMap.values()) yield copyItem(it);
   }
   *postings(): Iterable<{ token: string; itemKey: string }> {
     for (const [token, keys] of this.postingMap) for (const k of keys) yield { token, itemKey: k };
   }
 }
+
+const copyItem = (it: StoredItem): StoredItem => ({ ...it, tags: [...it.tags] });
+const copyShare = (s: StoredShare): StoredShare => ({ ...s, contentIds: [...s.contentIds] });

@@ -16,7 +16,10 @@ const WORD_CHAR = /^[\p{Alphabetic}\p{N}]$/u;
 /** Tokens longer than this (in code points) are cut for the inverted index only; scoring sees full text. */
 export const MAX_INDEX_TOKEN_CHARS = 64;
 
+const ASCII = /^[\x00-\x7f]*$/;
+
 export function normaliseText(s: string): string {
+  if (ASCII.test(s)) return s.toLowerCase(); // NFKC is the identity on ASCII, and so is a second round
   let cur = s.normalize('NFKC').toLowerCase();
   for (let i = 0; i < 4; i++) {
     const next = cur.normalize('NFKC').toLowerCase();

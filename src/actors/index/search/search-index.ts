@@ -155,22 +155,29 @@ function sameItem(a: StoredItem, b: StoredItem): boolean {
   );
 }
 
-function folderOf(path: string | null): string {
-  if (path === null) return '';
+function folderOf(path: string): string {
   const cut = path.lastIndexOf('/');
   return cut <= 0 ? '' : path.slice(0, cut);
 }
 
-/** The index keys of an item's own fields: name, path and tags. Sorted, unique. */
-export function itemTokens(item: Pick<StoredItem, 'name' | 'path' | 'tags'>): string[] {
+/** An item's normalised scoring fields and its index keys (name, path, tags; sorted, unique). */
+export function analyseItem(item: Pick<StoredItem, 'name' | 'path' | 'tags'>): { fields: ScoredFields; tokens: string[] } {
+  const nameNorm = normaliseText(item.name);
+  const tagsNorm = item.tags.map(normaliseText);
+  const pathNorm = item.path === null ? '' : normaliseText(item.path);
+  const folderNorm = folderOf(pathNorm);
   const set = new Set<string>();
-  const add = (s: string): void => {
-    for (const t of tokenizeNormalised(normaliseText(s))) set.add(indexKey(t));
+  const add = (norm: string): void => {
+    for (const t of tokenizeNormalised(norm)) set.add(indexKey(t));
   };
-  add(item.name);
-  if (item.path !== null) add(item.path);
-  for (const t of item.tags) add(t);
-  return [...set].sort();
+  add(nameNorm);
+  if (pathNorm !== nameNorm) add(pathNorm);
+  for (const t of tagsNorm) add(t);
+  return { fields: { nameNorm, nameWords: whitespaceWords(nameNorm), tagsNorm, folderNorm }, tokens: [...set].sort() };
+}
+
+export function itemTokens(item: Pick<StoredItem, 'name' | 'path' | 'tags'>): string[] {
+  return analyseItem(item).tokens;
 }
 
 function shareTokensOf(title: string | null, description: string | null): string[] {
@@ -270,7 +277,7 @@ export class SearchIndex {
     }
     const record: StoredShare = { ...share, contentIds: [...next.keys()] };
 
-    type Plan = { key: string; item: StoredItem; tokens: string[]; add: string[]; drop: string[]; docNo: number | undefined };
+    type Plan = { key: string; item: StoredItem; fields: ScoredFields; tokens: string[]; add: string[]; drop: string[]; docNo: number | undefined };
     const removed: number[] = [];
     const upserts: Plan[] = [];
     let changed = 0;
@@ -285,14 +292,14 @@ export class SearchIndex {
       const docNo = this.docByKey.get(key);
       const doc = docNo === undefined ? undefined : this.docs[docNo];
       if (doc && sameItem(doc.item, it)) continue;
-      const tokens = itemTokens(it);
+      const { fields, tokens } = analyseItem(it);
       if (doc) {
         changed++;
         const before = new Set(doc.tokens);
         const after = new Set(tokens);
-        upserts.push({ key, item: it, tokens, add: tokens.filter((t) => !before.has(t)), drop: doc.tokens.filter((t) => !after.has(t)), docNo });
+        upserts.push({ key, item: it, fields, tokens, add: tokens.filter((t) => !before.has(t)), drop: doc.tokens.filter((t) => !after.has(t)), docNo });
       } else {
-        upserts.push({ key, item: it, tokens, add: tokens, drop: [], docNo: undefined });
+        upserts.push({ key, item: it, fields, tokens, add: tokens, drop: [], docNo: undefined });
       }
     }
     const shareChanged = !old || JSON.stringify(old.record) !== JSON.stringify(record);
@@ -329,9 +336,9 @@ export class SearchIndex {
         const doc = this.docs[u.docNo] as Doc;
         for (const t of u.drop) this.unpost(t, u.docNo);
         for (const t of u.add) this.post(t, u.docNo);
-        Object.assign(doc, fieldsOf(u.item), { item: u.item, tokens: u.tokens });
+        Object.assign(doc, u.fields, { item: u.item, tokens: u.tokens });
       } else {
-        const n = this.newDoc(u.key, u.item, entry, u.tokens);
+        const n = this.newDoc(u.key, u.item, entry, u.tokens, u.fields);
         for (const t of u.tokens) this.post(t, n);
       }
     }
@@ -472,7 +479,7 @@ export class SearchIndex {
     for (const it of this.store.items()) {
       const e = this.shareMap.get(it.shareId);
       if (!e) continue; // an orphan from an older layout: ignored (and rewritten if the share comes back)
-      const n = this.newDoc(itemKey(it.shareId, it.contentId), it, e, []);
+      const n = this.newDoc(itemKey(it.shareId, it.contentId), it, e, [], analyseItem(it).fields);
       let m = docsOf.get(it.shareId);
       if (!m) docsOf.set(it.shareId, (m = new Map()));
       m.set(it.contentId, n);
@@ -527,9 +534,9 @@ export class SearchIndex {
     if (s.size === 0) this.sharePostings.delete(token);
   }
 
-  private newDoc(key: string, item: StoredItem, share: ShareEntry, tokens: string[]): number {
+  private newDoc(key: string, item: StoredItem, share: ShareEntry, tokens: string[], fields: ScoredFields): number {
     const n = this.freeDocs.pop() ?? this.docs.length;
-    this.docs[n] = { key, item, share, tokens, ...fieldsOf(item) };
+    this.docs[n] = { key, item, share, tokens, ...fields };
     this.docByKey.set(key, n);
     return n;
   }
@@ -577,16 +584,6 @@ export class SearchIndex {
     this.vocabAdded.clear();
     this.vocabRemoved.clear();
   }
-}
-
-function fieldsOf(item: StoredItem): ScoredFields {
-  const nameNorm = normaliseText(item.name);
-  return {
-    nameNorm,
-    nameWords: whitespaceWords(nameNorm),
-    tagsNorm: item.tags.map(normaliseText),
-    folderNorm: normaliseText(folderOf(item.path)),
-  };
 }
 
 function view(item: StoredItem): ShareItemView {

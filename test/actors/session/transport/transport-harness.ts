@@ -4,8 +4,7 @@
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
@@ -56,11 +55,16 @@ export function sha256(b: Uint8Array): string {
 
 let transpiled: string | undefined;
 
-/** Transpiles src/errors.ts and the transport folder to a temp dir once; returns the transport folder's path there. */
+/**
+ * Transpiles src/errors.ts and the transport folder once, under node_modules/.cache inside the project so that bare
+ * imports (@matrixai/quic) resolve from the project's node_modules; returns the transport folder's path there.
+ */
 export function transpiledTransportDir(): string {
   if (transpiled) return transpiled;
-  const out = mkdtempSync(join(tmpdir(), 'scp2p-transport-'));
-  const files = ['src/errors.ts', ...readdirSync(join(ROOT, 'src/actors/session/transport')).filter((f) => f.endsWith('.ts')).map((f) => `src/actors/session/transport/${f}`)];
+  mkdirSync(join(ROOT, 'node_modules/.cache'), { recursive: true });
+  const out = mkdtempSync(join(ROOT, 'node_modules/.cache/scp2p-transport-'));
+  const dir = 'src/actors/session/transport';
+  const files = ['src/errors.ts', ...readdirSync(join(ROOT, dir)).filter((f) => f.endsWith('.ts')).map((f) => `${dir}/${f}`)];
   for (const f of files) {
     const js = ts.transpileModule(readFileSync(join(ROOT, f), 'utf8'), {
       compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
@@ -69,34 +73,21 @@ export function transpiledTransportDir(): string {
     mkdirSync(dirname(dest), { recursive: true });
     writeFileSync(dest, js);
   }
-  // Bare imports (@matrixai/quic) resolve from the project's node_modules.
   writeFileSync(join(out, 'package.json'), '{"type":"module"}');
-  mkdirSync(join(out, 'node_modules'), { recursive: true });
-  for (const dep of ['@matrixai']) {
-    try {
-      // symlink the scope so the child resolves it the same way the project does
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      void import('node:fs').then(() => undefined);
-      require_symlink(join(ROOT, 'node_modules', dep), join(out, 'node_modules', dep));
-    } catch {
-      /* optional */
-    }
-  }
-  transpiled = join(out, 'src/actors/session/transport');
+  transpiled = join(out, dir);
   return transpiled;
 }
 
-function require_symlink(target: string, path: string): void {
-  // node:fs symlinkSync, imported lazily to keep the top of the file about what tests use
-  // eslint-disable-next-line @typescript-eslint/no-var-requires
-  const { symlinkSync } = process.getBuiltinModule?.('node:fs') ?? (globalThis as unknown as { fs: typeof import('node:fs') }).fs;
-  symlinkSync(target, path, 'dir');
+/** Removes the transpiled copy (call from afterAll). */
+export function removeTranspiled(): void {
+  if (transpiled) rmSync(dirname(dirname(dirname(dirname(transpiled)))), { recursive: true, force: true });
+  transpiled = undefined;
 }
 
 /** Runs an ESM snippet in a child `node`; resolves with its exit code, or 'hung' if it did not exit by itself. */
 export function runChild(code: string, timeoutMs: number): Promise<{ code: number | 'hung'; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--input-type=module', '-e', code], { cwd: dirname(transpiledTransportDir()) });
+    const child = spawn(process.execPath, ['--input-type=module', '-e', code], { cwd: transpiledTransportDir() });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
