@@ -11,13 +11,19 @@ const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'scp2p-node-'));
 afterEach(async () => {
   await Promise.all(nodes.splice(0).map((n) => n.stop()));
 });
-const FAST = { heartbeatIntervalMs: 50, heartbeatTimeoutMs: 800 };
+const FAST = { heartbeatIntervalMs: 100, heartbeatTimeoutMs: 5_000 };
+let lastHealth: (() => unknown) | undefined;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function runningAgain(node: Node, name: string): boolean {
+  const a = node.health().actors.find((x) => x.name === name);
+  return !!a && a.state === 'running' && a.restarts >= 1;
+}
 
 async function until(cond: () => boolean, ms = 10_000) {
   const end = Date.now() + ms;
   while (!cond()) {
-    if (Date.now() > end) throw new Error('timed out');
+    if (Date.now() > end) throw new Error('timed out; health: ' + JSON.stringify(lastHealth?.()));
     await sleep(20);
   }
 }
@@ -27,6 +33,7 @@ describe('Node', () => {
     const dataDir = tmp();
     const node = await Node.start({ dataDir, supervision: FAST });
     nodes.push(node);
+    lastHealth = () => node.health();
     const events: NodeEvent[] = [];
     node.events$.subscribe((e) => events.push(e));
     expect(node.health().actors.map((a) => [a.name, a.state])).toEqual(
@@ -37,7 +44,7 @@ describe('Node', () => {
     expect(sub).toMatchObject({ shareId: sid.toLowerCase(), trust: 'untrusted', sharePubkey: null });
     expect(typeof sub.subscribedAt).toBe('bigint');
     await node.debug.crashActor('index', 'exit');
-    await until(() => node.health().actors.find((a) => a.name === 'index')?.restarts === 1 && node.health().actors.find((a) => a.name === 'index')?.state === 'running');
+    await until(() => runningAgain(node, 'index'));
     expect((await node.listSubscriptions()).map((s) => s.shareId)).toEqual([sid.toLowerCase()]);
     expect(events.some((e) => e.type === 'ActorRestarted' && e.actor === 'index')).toBe(true);
     expect(await node.peers()).toEqual([]);
@@ -86,7 +93,7 @@ describe('Node', () => {
     const node = await Node.start({ dataDir, actorMode: 'inline', supervision: { ...FAST, intensity: 1 } });
     nodes.push(node);
     await node.debug.crashActor('relay', 'throw');
-    await until(() => node.health().actors.find((a) => a.name === 'relay')?.restarts === 1 && node.health().actors.find((a) => a.name === 'relay')?.state === 'running');
+    await until(() => runningAgain(node, 'relay'));
     await node.debug.crashActor('relay', 'throw');
     await until(() => node.state === 'failed');
     expect(node.health().failure).toMatch(/relay crashed more than 1 times/);

@@ -26,16 +26,19 @@ export function headValue(s: Share, seq: number, updatedAt = seq): Uint8Array {
 }
 
 /**
- * Builds a network of `n` nodes joined one after another, each through a random node already in; behaviours
- * are assigned by `behaviorOf(i)`. Returns the simulator with every node online.
+ * Builds a network of `n` nodes joined one after another, each through one of the first BOOTSTRAP_NODES nodes
+ * (honest, like a shipped bootstrap list); behaviours are assigned by `behaviorOf(i)` (nodes 0..4 are always
+ * honest). Returns the simulator with every node online.
  */
+export const BOOTSTRAP_NODES = 5;
+
 export function buildNetwork(init: SimInit, n: number, behaviorOf: (i: number) => Behavior = () => 'honest'): SimNetwork {
   const sim = new SimNetwork(init);
-  const first = sim.addNode(behaviorOf(0));
+  const first = sim.addNode('honest');
   first.online = true;
   for (let i = 1; i < n; i++) {
-    const node = sim.addNode(behaviorOf(i));
-    const via = sim.nodes[sim.random.int(i)]!;
+    const node = sim.addNode(i < BOOTSTRAP_NODES ? 'honest' : behaviorOf(i));
+    const via = sim.nodes[sim.random.int(Math.min(i, BOOTSTRAP_NODES))]!;
     sim.run(node, (core, now) => core.bootstrap([via.addr], now));
   }
   sim.runUntilIdle();

@@ -11,7 +11,7 @@ import { DEFAULT_LIMITS, Supervisor, type SupervisionLimits } from '../../../src
 export const FAST_LIMITS: SupervisionLimits = {
   ...DEFAULT_LIMITS,
   heartbeatIntervalMs: 50,
-  heartbeatTimeoutMs: 800,
+  heartbeatTimeoutMs: 1_200,
   intensity: 100,
   periodMs: 60_000,
   requestTimeoutMs: 15_000,

@@ -390,7 +390,7 @@ export class SearchIndex {
     const cands = this.candidates(q, stamp, allowed);
     const blockedContent = opts.blocked?.contentIds;
     const bonus = new Map<ShareEntry, number>();
-    const scored: { doc: Doc; score: number }[] = [];
+    const scored: Scored[] = [];
     for (const d of cands) {
       const doc = this.docs[d] as Doc;
       if (blockedContent && blockedContent.size > 0 && blockedContent.has(doc.item.contentId)) continue;
@@ -399,9 +399,9 @@ export class SearchIndex {
       const score = itemScore(doc, q, b) * doc.share.weight;
       if (score > 0) scored.push({ doc, score });
     }
-    scored.sort((a, b) => b.score - a.score || (a.doc.key < b.doc.key ? -1 : a.doc.key > b.doc.key ? 1 : 0));
     const total = Math.min(scored.length, SEARCH_HARD_CAP);
-    const page = scored.slice(Math.min(offset, total), Math.min(offset + limit, total));
+    const top = topK(scored, Math.min(offset + limit, total));
+    const page = top.slice(Math.min(offset, total));
     const withSnippets = opts.snippets !== false;
     const hits = page.map(({ doc, score }): SearchHit => ({
       shareId: doc.item.shareId,
@@ -584,6 +584,62 @@ export class SearchIndex {
     this.vocabAdded.clear();
     this.vocabRemoved.clear();
   }
+}
+
+type Scored = { doc: Doc; score: number };
+const byRank = (a: Scored, b: Scored): number => b.score - a.score || (a.doc.key < b.doc.key ? -1 : a.doc.key > b.doc.key ? 1 : 0);
+
+/**
+ * The first k of `xs` in rank order (score descending, then key) without sorting all of them: scores take
+ * few distinct values, so everything above the k-th score is sorted, and from the k-th score's bucket only
+ * the k' smallest keys are picked with a bounded max-heap. O(n + k log k) for the common broad query.
+ */
+export function topK(xs: Scored[], k: number): Scored[] {
+  if (k <= 0) return [];
+  if (xs.length <= 2 * k || xs.length <= 256) return xs.sort(byRank).slice(0, k);
+  const counts = new Map<number, number>();
+  for (const x of xs) counts.set(x.score, (counts.get(x.score) ?? 0) + 1);
+  const distinct = [...counts.keys()].sort((a, b) => b - a);
+  let above = 0;
+  let cut = distinct[0] as number;
+  for (const sc of distinct) {
+    cut = sc;
+    const c = counts.get(sc) as number;
+    if (above + c >= k) break;
+    above += c;
+  }
+  const head: Scored[] = [];
+  const need = k - above;
+  // Max-heap (by key) of the `need` smallest keys seen so far in the cut bucket.
+  const heap: Scored[] = [];
+  const keyGt = (a: Scored, b: Scored): boolean => a.doc.key > b.doc.key;
+  for (const x of xs) {
+    if (x.score > cut) head.push(x);
+    else if (x.score === cut) {
+      if (heap.length < need) {
+        heap.push(x);
+        for (let i = heap.length - 1; i > 0; ) {
+          const p = (i - 1) >> 1;
+          if (!keyGt(heap[i] as Scored, heap[p] as Scored)) break;
+          [heap[i], heap[p]] = [heap[p] as Scored, heap[i] as Scored];
+          i = p;
+        }
+      } else if (keyGt(heap[0] as Scored, x)) {
+        heap[0] = x;
+        for (let i = 0; ; ) {
+          const l = 2 * i + 1;
+          const r = l + 1;
+          let m = i;
+          if (l < heap.length && keyGt(heap[l] as Scored, heap[m] as Scored)) m = l;
+          if (r < heap.length && keyGt(heap[r] as Scored, heap[m] as Scored)) m = r;
+          if (m === i) break;
+          [heap[i], heap[m]] = [heap[m] as Scored, heap[i] as Scored];
+          i = m;
+        }
+      }
+    }
+  }
+  return head.sort(byRank).concat(heap.sort(byRank));
 }
 
 function view(item: StoredItem): ShareItemView {

@@ -67,7 +67,7 @@ export function generateSelfSignedCertificate(dnsName = 'localhost', now: Date =
   const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const spki = publicKey.export({ type: 'spki', format: 'der' });
   const serial = randomBytes(16);
-  serial[0]! &= 0x7f;
+  serial[0] = (serial[0]! & 0x7f) | 0x01; // positive and minimal: DER rejects a leading zero byte
   const sigAlg = seq(oid(OID_EC_PUBLIC_KEY_WITH_SHA256));
   const notBefore = new Date(now.getTime() - 24 * 3600 * 1000);
   const notAfter = new Date(now.getTime() + 10 * 365 * 24 * 3600 * 1000);

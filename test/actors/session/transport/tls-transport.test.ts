@@ -127,7 +127,8 @@ describe('TLS transport', () => {
   });
 
   it('dial times out against a server that never finishes the TLS handshake', async () => {
-    const mute = net.createServer(() => {});
+    const accepted = new Set<net.Socket>();
+    const mute = net.createServer((s) => accepted.add(s));
     await new Promise<void>((r) => mute.listen(0, '127.0.0.1', r));
     const port = (mute.address() as net.AddressInfo).port;
     const t0 = Date.now();
@@ -142,10 +143,8 @@ describe('TLS transport', () => {
     expect((err2 as ScpError).code).toBe('ABORTED');
     const err3 = await t.dial({ host: '127.0.0.1', port }, { signal: AbortSignal.abort() }).catch((e: unknown) => e);
     expect((err3 as ScpError).code).toBe('ABORTED');
-    await new Promise<void>((r) => {
-      mute.close(() => r());
-      mute.unref();
-    });
+    mute.close();
+    for (const s of accepted) s.destroy();
   });
 
   it('dial to a closed port fails with IO', async () => {

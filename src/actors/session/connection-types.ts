@@ -1,0 +1,153 @@
+/**
+ * The vocabulary of ConnectionCore: its limits and init, the inputs a shell feeds it, the effects it asks the
+ * shell to carry out, and the typed reasons a connection ends.
+ */
+import type { ScpError } from '../../errors.js';
+import type { Envelope } from '../../protocol/envelope.js';
+import type { AuthenticatedSession, HandshakeFailureReason, HandshakeRole, NonceTracker } from '../../protocol/handshake.js';
+import type { RandomBytes } from '../../protocol/keys.js';
+import { MAX_ENVELOPE_FRAME_BYTES } from '../../protocol/limits.js';
+import type { Capabilities } from '../../protocol/peer-addr.js';
+import type { DecodedRequest } from '../../protocol/registry.js';
+import type { RequestOwner } from './dispatch.js';
+import type { RateLimiter } from './rate-limiter.js';
+
+// ---------------------------------------------------------------------------------------------------------
+// Configuration
+
+export interface ConnectionLimits {
+  /** The whole 3-message handshake must finish within this. */
+  handshakeTimeoutMs: number;
+  /** Default per-request timeout (a request may pass its own). */
+  requestTimeoutMs: number;
+  /** After the oldest request timed out, how long its late answer is awaited before the stream counts as stalled. */
+  stallGraceMs: number;
+  /** Close when nothing is in flight and nothing moved for this long. */
+  idleTimeoutMs: number;
+  /** Outbound requests awaiting answers (sent or queued). */
+  maxOutboundInFlight: number;
+  /** Bytes handed to the core but not yet taken by the transport; above this new requests are refused. */
+  maxQueuedOutboundBytes: number;
+  /** Inbound requests surfaced to handlers and not yet answered; reading pauses at this count. */
+  maxInboundInFlight: number;
+  /** Bytes a peer may push past a pause before the connection is closed as overloaded. */
+  maxBufferedInboundBytes: number;
+  /** An inbound request whose handler has not answered by then is answered with an error. */
+  inboundHandlerTimeoutMs: number;
+  /** A graceful close gives in-flight work this long to finish. */
+  closeDrainTimeoutMs: number;
+}
+
+export const DEFAULT_CONNECTION_LIMITS: Readonly<ConnectionLimits> = Object.freeze({
+  handshakeTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
+  stallGraceMs: 5_000,
+  idleTimeoutMs: 120_000,
+  maxOutboundInFlight: 64,
+  maxQueuedOutboundBytes: 8 * 1024 * 1024,
+  maxInboundInFlight: 32,
+  maxBufferedInboundBytes: 2 * MAX_ENVELOPE_FRAME_BYTES + 1024 * 1024,
+  inboundHandlerTimeoutMs: 35_000,
+  closeDrainTimeoutMs: 5_000,
+});
+
+/**
+ * When a responder may send requests of its own. Reference clients read exactly one answer per request on
+ * their stream, so an unsolicited request would be taken for their answer; a peer that sends PEX is one of
+ * ours (no reference binary does), and a relay tunnel (§9.3) is opened explicitly with `allowRequests()`.
+ */
+export type ResponderRequests = 'always' | 'after-peer-pex' | 'never';
+
+export interface ConnectionInit {
+  role: HandshakeRole;
+  nodeSeed: Uint8Array;
+  capabilities: Capabilities;
+  /** The key the remote must prove (a peer's pubkey_hint, or a pinned key). */
+  expectedRemotePubkey?: Uint8Array | null;
+  limits?: Partial<ConnectionLimits>;
+  /** Responders only; default 'after-peer-pex'. */
+  responderRequests?: ResponderRequests;
+  /** Count inbound requests against the shared limiter (off for relay-tunnel streams, as the reference does). */
+  rateLimit?: boolean;
+  /** First req_id handed out (default 1); ids then increment and wrap within u32. */
+  firstReqId?: number;
+}
+
+export interface ConnectionComponents {
+  /** CSPRNG for the handshake nonce and ephemeral key. */
+  randomBytes: RandomBytes;
+  /** The listener-wide replay guard (responders). */
+  nonceTracker?: NonceTracker | null;
+  /** Shared per-identity limiter (PROTOCOL.md §14). */
+  rateLimiter?: RateLimiter | null;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Inputs, effects, close reasons
+
+export type ConnectionInput =
+  | { kind: 'bytes'; data: Uint8Array }
+  /** The peer finished its side of the stream. */
+  | { kind: 'eof' }
+  | { kind: 'transport-error'; message: string }
+  /** The transport refused more (socket.write returned false): stop taking transmits. */
+  | { kind: 'write-blocked' }
+  | { kind: 'write-drained' };
+
+export type CloseCode =
+  | 'local'
+  | 'remote-closed'
+  | 'transport-error'
+  | 'idle'
+  | 'handshake-timeout'
+  | 'handshake-failed'
+  | 'oversize-frame'
+  | 'bad-envelope'
+  | 'truncated-frame'
+  | 'unexpected-response'
+  | 'request-stalled'
+  | 'overload';
+
+export interface CloseReason {
+  code: CloseCode;
+  /** True when the peer broke the protocol (worth a reputation hit). */
+  peerFault: boolean;
+  /** Whether the transport should be ended after flushing (true) or dropped at once (false). */
+  graceful: boolean;
+  handshakeFailure?: HandshakeFailureReason;
+  error?: ScpError;
+}
+
+export type ConnectionEffect =
+  | { kind: 'established'; session: AuthenticatedSession; identity: string }
+  | {
+      kind: 'inbound-request';
+      /** Pass back to respond(). */
+      id: number;
+      owner: RequestOwner;
+      reqId: number;
+      request: DecodedRequest;
+      /** The raw payload (a view of the received frame) for owners that forward it unchanged. */
+      payload: Uint8Array;
+    }
+  /** A response (success or a flags=3 error envelope) to an outbound request. */
+  | { kind: 'response'; id: number; envelope: Envelope; error: string | undefined }
+  | { kind: 'request-failed'; id: number; error: ScpError }
+  /** Outbound capacity crossed the high (blocked) or low (unblocked) mark. */
+  | { kind: 'backpressure'; blocked: boolean }
+  /** Pause or resume reading from the transport. */
+  | { kind: 'read-paused'; paused: boolean }
+  /** A responder may now send requests on this connection (the peer spoke PEX, or allowRequests()). */
+  | { kind: 'requests-enabled' }
+  /** Close the transport: after writing every chunk already polled when graceful, at once otherwise. Final. */
+  | { kind: 'close'; reason: CloseReason };
+
+export type RequestRefusal = 'closed' | 'not-permitted' | 'too-many-in-flight' | 'backpressure';
+
+export type RequestResult = { ok: true; id: number; reqId: number } | { ok: false; reason: RequestRefusal };
+
+export type Reply =
+  | { payload: Uint8Array; type?: number }
+  | { error: string };
+
+export type ConnectionState = 'handshaking' | 'open' | 'closing' | 'closed';
