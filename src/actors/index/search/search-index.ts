@@ -93,6 +93,10 @@ interface ShareEntry {
   docs: number[];
   /** Query stamp: equals the running query's number while the share is allowed in it. */
   mark: number;
+  /** Rank of shareId among indexed shares (tie-break order). */
+  ord: number;
+  /** The running query's title/description score for this share, weighted. */
+  bonus: number;
   weight: number;
   trust: Trust;
 }
@@ -221,6 +225,7 @@ export class SearchIndex {
   private readonly vocabAdded = new Set<string>();
   private readonly vocabRemoved = new Set<string>();
   private queryNo = 0;
+  private shareOrdDirty = false;
   private seen = new Uint32Array(0);
 
   private constructor(private readonly store: IndexStore) {}
@@ -361,6 +366,7 @@ export class SearchIndex {
     for (const d of e.docs) this.dropDoc(d);
     for (const t of e.shareTokens) this.unpostShare(t, shareId);
     this.shareMap.delete(shareId);
+    this.shareOrdDirty = true;
     return true;
   }
 
@@ -388,29 +394,53 @@ export class SearchIndex {
     if (allowed.length === 0) return { hits: [], total: 0 };
 
     const cands = this.candidates(q, stamp, allowed);
-    const blockedContent = opts.blocked?.contentIds;
-    const bonus = new Map<ShareEntry, number>();
-    const scored: Scored[] = [];
-    for (const d of cands) {
+    const blockedContent = opts.blocked && opts.blocked.contentIds.size > 0 ? opts.blocked.contentIds : null;
+    for (const e of allowed) e.bonus = shareBonus(e.titleNorm, e.descriptionNorm, q) * e.weight;
+    // Scores in a typed array beside the candidate doc numbers: no per-candidate allocation.
+    const scores = new Float64Array(cands.length);
+    let kept = 0;
+    for (let i = 0; i < cands.length; i++) {
+      const d = cands[i] as number;
       const doc = this.docs[d] as Doc;
-      if (blockedContent && blockedContent.size > 0 && blockedContent.has(doc.item.contentId)) continue;
-      let b = bonus.get(doc.share);
-      if (b === undefined) bonus.set(doc.share, (b = shareBonus(doc.share.titleNorm, doc.share.descriptionNorm, q)));
-      const score = itemScore(doc, q, b) * doc.share.weight;
-      if (score > 0) scored.push({ doc, score });
+      if (blockedContent !== null && blockedContent.has(doc.item.contentId)) continue;
+      const sh = doc.share;
+      const score = sh.weight === 1 ? itemScore(doc, q, sh.bonus) : itemScore(doc, q, 0) * sh.weight + sh.bonus;
+      if (score > 0) {
+        cands[kept] = d;
+        scores[kept++] = score;
+      }
     }
-    const total = Math.min(scored.length, SEARCH_HARD_CAP);
-    const top = topK(scored, Math.min(offset + limit, total));
-    const page = top.slice(Math.min(offset, total));
+    const total = Math.min(kept, SEARCH_HARD_CAP);
+    const order = topK(scores, kept, Math.min(offset + limit, total), (a, b) => this.keyCompare(cands[a] as number, cands[b] as number));
     const withSnippets = opts.snippets !== false;
-    const hits = page.map(({ doc, score }): SearchHit => ({
-      shareId: doc.item.shareId,
-      ...view(doc.item),
-      score,
-      trust: doc.share.trust,
-      snippet: withSnippets ? makeSnippet(query, [doc.share.record.title, doc.share.record.description, doc.item.name]) : null,
-    }));
+    const hits = order.slice(Math.min(offset, total)).map((i): SearchHit => {
+      const doc = this.docs[cands[i] as number] as Doc;
+      return {
+        shareId: doc.item.shareId,
+        ...view(doc.item),
+        score: scores[i] as number,
+        trust: doc.share.trust,
+        snippet: withSnippets ? makeSnippet(query, [doc.share.record.title, doc.share.record.description, doc.item.name]) : null,
+      };
+    });
     return { hits, total };
+  }
+
+  /** (shareId, contentId) order of two docs: share rank (an integer) first, so most compares are cheap. */
+  private keyCompare(a: number, b: number): number {
+    const da = this.docs[a] as Doc;
+    const db = this.docs[b] as Doc;
+    if (this.shareOrdDirty) this.rankShares();
+    const o = da.share.ord - db.share.ord;
+    if (o !== 0) return o;
+    const ca = da.item.contentId;
+    const cb = db.item.contentId;
+    return ca < cb ? -1 : ca > cb ? 1 : 0;
+  }
+
+  private rankShares(): void {
+    this.shareIds().forEach((id, i) => ((this.shareMap.get(id) as ShareEntry).ord = i));
+    this.shareOrdDirty = false;
   }
 
   /** Canonical dump of the in-memory state (tests compare an incrementally updated index with a rebuilt one). */
@@ -506,10 +536,13 @@ export class SearchIndex {
       shareTokens: [],
       docs: [],
       mark: 0,
+      ord: 0,
+      bonus: 0,
       weight: 1,
       trust: 'normal',
     };
     this.shareMap.set(record.shareId, e);
+    this.shareOrdDirty = true;
     this.setShareRecord(e, record);
     return e;
   }
@@ -586,19 +619,20 @@ export class SearchIndex {
   }
 }
 
-type Scored = { doc: Doc; score: number };
-const byRank = (a: Scored, b: Scored): number => b.score - a.score || (a.doc.key < b.doc.key ? -1 : a.doc.key > b.doc.key ? 1 : 0);
-
 /**
- * The first k of `xs` in rank order (score descending, then key) without sorting all of them: scores take
- * few distinct values, so everything above the k-th score is sorted, and from the k-th score's bucket only
- * the k' smallest keys are picked with a bounded max-heap. O(n + k log k) for the common broad query.
+ * Indices (into scores[0..n)) of the first k in rank order: score descending, then `keyCmp` ascending —
+ * without sorting all n: scores take few distinct values, so everything above the k-th score is sorted,
+ * and from the k-th score's bucket only the smallest keys are kept by a bounded max-heap. O(n + k log k).
  */
-export function topK(xs: Scored[], k: number): Scored[] {
-  if (k <= 0) return [];
-  if (xs.length <= 2 * k || xs.length <= 256) return xs.sort(byRank).slice(0, k);
+export function topK(scores: Float64Array, n: number, k: number, keyCmp: (a: number, b: number) => number): number[] {
+  if (k <= 0 || n === 0) return [];
+  const rank = (a: number, b: number): number => (scores[b] as number) - (scores[a] as number) || keyCmp(a, b);
+  if (n <= 2 * k || n <= 256) {
+    const all = Array.from({ length: n }, (_, i) => i);
+    return all.sort(rank).slice(0, k);
+  }
   const counts = new Map<number, number>();
-  for (const x of xs) counts.set(x.score, (counts.get(x.score) ?? 0) + 1);
+  for (let i = 0; i < n; i++) counts.set(scores[i] as number, (counts.get(scores[i] as number) ?? 0) + 1);
   const distinct = [...counts.keys()].sort((a, b) => b - a);
   let above = 0;
   let cut = distinct[0] as number;
@@ -608,38 +642,42 @@ export function topK(xs: Scored[], k: number): Scored[] {
     if (above + c >= k) break;
     above += c;
   }
-  const head: Scored[] = [];
+  const head: number[] = [];
   const need = k - above;
-  // Max-heap (by key) of the `need` smallest keys seen so far in the cut bucket.
-  const heap: Scored[] = [];
-  const keyGt = (a: Scored, b: Scored): boolean => a.doc.key > b.doc.key;
-  for (const x of xs) {
-    if (x.score > cut) head.push(x);
-    else if (x.score === cut) {
+  const heap: number[] = []; // max-heap by key of the `need` smallest keys of the cut bucket
+  const swap = (i: number, j: number): void => {
+    const t = heap[i] as number;
+    heap[i] = heap[j] as number;
+    heap[j] = t;
+  };
+  for (let x = 0; x < n; x++) {
+    const sc = scores[x] as number;
+    if (sc > cut) head.push(x);
+    else if (sc === cut) {
       if (heap.length < need) {
         heap.push(x);
         for (let i = heap.length - 1; i > 0; ) {
           const p = (i - 1) >> 1;
-          if (!keyGt(heap[i] as Scored, heap[p] as Scored)) break;
-          [heap[i], heap[p]] = [heap[p] as Scored, heap[i] as Scored];
+          if (keyCmp(heap[i] as number, heap[p] as number) <= 0) break;
+          swap(i, p);
           i = p;
         }
-      } else if (keyGt(heap[0] as Scored, x)) {
+      } else if (keyCmp(heap[0] as number, x) > 0) {
         heap[0] = x;
         for (let i = 0; ; ) {
           const l = 2 * i + 1;
           const r = l + 1;
           let m = i;
-          if (l < heap.length && keyGt(heap[l] as Scored, heap[m] as Scored)) m = l;
-          if (r < heap.length && keyGt(heap[r] as Scored, heap[m] as Scored)) m = r;
+          if (l < heap.length && keyCmp(heap[l] as number, heap[m] as number) > 0) m = l;
+          if (r < heap.length && keyCmp(heap[r] as number, heap[m] as number) > 0) m = r;
           if (m === i) break;
-          [heap[i], heap[m]] = [heap[m] as Scored, heap[i] as Scored];
+          swap(i, m);
           i = m;
         }
       }
     }
   }
-  return head.sort(byRank).concat(heap.sort(byRank));
+  return head.sort(rank).concat(heap.sort(rank));
 }
 
 function view(item: StoredItem): ShareItemView {
