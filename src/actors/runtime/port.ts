@@ -4,7 +4,7 @@
  */
 
 export interface PortLike {
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- MessagePort takes Transferable[]
+  // any: a MessagePort takes Transferable[], a simulator port its own list; both must fit.
   postMessage(message: unknown, transfer?: readonly any[]): void;
   on(event: 'message', listener: (message: unknown) => void): unknown;
   on(event: 'close', listener: () => void): unknown;

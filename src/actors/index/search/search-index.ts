@@ -81,7 +81,7 @@ export interface IndexChange {
   added: number;
   removed: number;
   changed: number;
-  /** Store writes in the batch (items, postings, share record). */
+  /** Store writes in the batch (item records with their postings, share record). */
   writes: number;
 }
 
@@ -315,16 +315,12 @@ export class SearchIndex {
     let writes = 0;
     this.store.batch((w: IndexStoreWriter) => {
       for (const d of removed) {
-        const doc = this.docs[d] as Doc;
-        for (const t of doc.tokens) w.removePosting(t, doc.key);
-        w.removeItem(shareId, doc.item.contentId);
-        writes += doc.tokens.length + 1;
+        w.removeItem(shareId, (this.docs[d] as Doc).item.contentId);
+        writes++;
       }
       for (const u of upserts) {
-        for (const t of u.drop) w.removePosting(t, u.key);
-        for (const t of u.add) w.addPosting(t, u.key);
-        w.putItem(u.item);
-        writes += u.drop.length + u.add.length + 1;
+        w.putItem(u.item, u.tokens);
+        writes++;
       }
       if (shareChanged) {
         w.putShare(record);
@@ -356,11 +352,7 @@ export class SearchIndex {
     const e = this.shareMap.get(shareId);
     if (!e) return false;
     this.store.batch((w) => {
-      for (const d of e.docs) {
-        const doc = this.docs[d] as Doc;
-        for (const t of doc.tokens) w.removePosting(t, doc.key);
-        w.removeItem(shareId, doc.item.contentId);
-      }
+      for (const d of e.docs) w.removeItem(shareId, (this.docs[d] as Doc).item.contentId);
       w.removeShare(shareId);
     });
     for (const d of e.docs) this.dropDoc(d);
@@ -411,6 +403,7 @@ export class SearchIndex {
       }
     }
     const total = Math.min(kept, SEARCH_HARD_CAP);
+    if (this.shareOrdDirty) this.rankShares();
     const order = topK(scores, kept, Math.min(offset + limit, total), (a, b) => this.keyCompare(cands[a] as number, cands[b] as number));
     const withSnippets = opts.snippets !== false;
     const hits = order.slice(Math.min(offset, total)).map((i): SearchHit => {
@@ -430,7 +423,6 @@ export class SearchIndex {
   private keyCompare(a: number, b: number): number {
     const da = this.docs[a] as Doc;
     const db = this.docs[b] as Doc;
-    if (this.shareOrdDirty) this.rankShares();
     const o = da.share.ord - db.share.ord;
     if (o !== 0) return o;
     const ca = da.item.contentId;
@@ -506,10 +498,11 @@ export class SearchIndex {
   private recover(): void {
     for (const s of this.store.shares()) this.newShareEntry(s);
     const docsOf = new Map<string, Map<string, number>>();
-    for (const it of this.store.items()) {
+    for (const { item: it, tokens } of this.store.items()) {
       const e = this.shareMap.get(it.shareId);
-      if (!e) continue; // an orphan from an older layout: ignored (and rewritten if the share comes back)
-      const n = this.newDoc(itemKey(it.shareId, it.contentId), it, e, [], analyseItem(it).fields);
+      if (!e) continue; // an orphan (cannot happen with atomic batches): ignored
+      const n = this.newDoc(itemKey(it.shareId, it.contentId), it, e, tokens, analyseItem(it).fields);
+      for (const t of tokens) this.post(t, n);
       let m = docsOf.get(it.shareId);
       if (!m) docsOf.set(it.shareId, (m = new Map()));
       m.set(it.contentId, n);
@@ -518,13 +511,6 @@ export class SearchIndex {
       const m = docsOf.get(e.record.shareId);
       e.docs = e.record.contentIds.map((c) => m?.get(c)).filter((d): d is number => d !== undefined);
     }
-    for (const { token, itemKey: key } of this.store.postings()) {
-      const d = this.docByKey.get(key);
-      if (d === undefined) continue;
-      (this.docs[d] as Doc).tokens.push(token);
-      this.post(token, d);
-    }
-    for (const d of this.docs) d?.tokens.sort();
     this.flushVocab();
   }
 
