@@ -88,15 +88,19 @@ function pct(xs, p) {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
 }
+const CLASSES = ['word', 'prefix', 'two words', 'tag', 'non-ASCII'];
 function latencies(fn) {
   for (let i = 0; i < Math.min(20, queries.length); i++) fn(queries[i]); // warm-up
   const out = [];
-  for (const q of queries) {
+  const byClass = CLASSES.map(() => []);
+  queries.forEach((q, i) => {
     const t0 = now();
     fn(q);
-    out.push(ms(t0));
-  }
-  return { p50: pct(out, 50), p95: pct(out, 95) };
+    const t = ms(t0);
+    out.push(t);
+    byClass[i % 5].push(t);
+  });
+  return { p50: pct(out, 50), p95: pct(out, 95), classP50: Object.fromEntries(CLASSES.map((c, i) => [c, pct(byClass[i], 50)])) };
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -183,7 +187,8 @@ try {
   console.log('pairing    engine   build ms    p50 ms   p95 ms');
   for (const [k, v] of Object.entries(results)) {
     for (const [e, x] of Object.entries(v)) console.log(`${k.padEnd(10)} ${e.padEnd(7)} ${f(x.build).padStart(9)} ${f(x.p50).padStart(9)} ${f(x.p95).padStart(8)}`);
-    console.log(`${k.padEnd(10)} ratio ours/fts5: build ${r(v.ours.build, v.fts5.build)}x, p50 ${r(v.ours.p50, v.fts5.p50)}x, p95 ${r(v.ours.p95, v.fts5.p95)}x`);
+    console.log(`${k.padEnd(10)} ratio ours/fts5 (< 1: ours faster): build ${r(v.ours.build, v.fts5.build)}x, p50 ${r(v.ours.p50, v.fts5.p50)}x, p95 ${r(v.ours.p95, v.fts5.p95)}x`);
+    console.log(`${k.padEnd(10)} p50 by query class, ours / fts5 ms: ${CLASSES.map((c) => `${c} ${f(v.ours.classP50[c])} / ${f(v.fts5.classP50[c])}`).join(', ')}`);
   }
   console.log('');
   console.log(`recover from lmdb: ${f(recoverMs)} ms; incremental update of a ${s0.items.length}-item share with 1 item changed: ${f(updateMs)} ms (${change.writes} writes) vs FTS5 row update ${f(ftsUpdateMs)} ms`);

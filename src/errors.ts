@@ -16,6 +16,8 @@ export type ScpErrorCode =
   | 'LIMIT'
   | 'UNAUTHORIZED'
   | 'NODE_STOPPED'
+  | 'REMOTE'
+  | 'UNREACHABLE'
   | 'INTERNAL';
 
 export class ScpError extends Error {
@@ -56,6 +58,13 @@ export class ScpError extends Error {
   }
   static io(message: string, cause?: unknown): ScpError {
     return new ScpError('IO', message, undefined, { cause });
+  }
+  /** A peer answered with an error envelope; `text` is its wire text (e.g. "manifest not found"). */
+  static remote(text: string, details?: Record<string, unknown>): ScpError {
+    return new ScpError('REMOTE', `peer answered with an error: ${text}`, { text, ...details });
+  }
+  static unreachable(addr: string, why: string): ScpError {
+    return new ScpError('UNREACHABLE', `could not reach ${addr}: ${why}`, { addr });
   }
   static internal(message: string, cause?: unknown): ScpError {
     return new ScpError('INTERNAL', message, undefined, { cause });

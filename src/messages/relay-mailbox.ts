@@ -1,4 +1,5 @@
 import type { CommonMailbox } from './mailbox.js';
+import type { WireMailboxEntry } from './wire.js';
 
-/** The relay issue adds its messages here. */
-export type RelayMailbox = CommonMailbox;
+/** The relay actor (PROTOCOL.md §9): relay role for others, tunnel registration for ourselves. */
+export interface RelayMailbox extends CommonMailbox, WireMailboxEntry {}

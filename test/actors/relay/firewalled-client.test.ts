@@ -53,8 +53,8 @@ describe('FirewalledClient', () => {
     const adv = drain(c);
     expect(adv).toEqual([{ kind: 'advertise', addr: { ...SELF, relayVia: { relayAddr: relay, slotId: 42n } } }]);
     expect(c.status).toMatchObject({ state: 'tunneled', slotId: 42n });
-    expect(c.nextDeadline()).toBe(T0 + 30_000);
-    c.handleTimeout(T0 + 30_000);
+    expect(c.nextDeadline()).toBe(T0 + 40 + 30_000);
+    c.handleTimeout(T0 + 40 + 30_000);
     expect(drain(c)).toEqual([{ kind: 'check-tunnel', conn: 11 }]);
   });
 
@@ -94,7 +94,9 @@ describe('FirewalledClient', () => {
     const a = buildRelayAnnouncement({ relayPubkey: publicKeyFromSeed(seed), relayAddrs: [{ ip: '10.9.9.9', port: 7001, transport: 'tcp', pubkeyHint: null }] }, T0, seed);
     c.handle({ type: 'announcement', announcement: a }, T0);
     expect(c.candidates(T0).map((x) => x.addr)).toEqual([{ ip: '10.9.9.9', port: 7001, transport: 'tcp', pubkeyHint: a.relayPubkey }]);
-    expect(c.candidates(T0 + 7 * 3_600_000).map((x) => x.addr.ip)).toEqual([]); // announcement expired, peer 1 too old
+    // Announcement expired: back to any peer seen within 24 h; after that, nothing.
+    expect(c.candidates(T0 + 7 * 3_600_000).map((x) => x.addr.ip)).toEqual(['10.0.0.1']);
+    expect(c.candidates(T0 + 86_400_000).map((x) => x.addr.ip)).toEqual([]);
   });
 
   it('property: choice is always a best-scored candidate, and ties are visited round-robin', () => {

@@ -164,20 +164,24 @@ function folderOf(path: string): string {
   return cut <= 0 ? '' : path.slice(0, cut);
 }
 
+/** An item's normalised scoring fields. */
+export function scoredFields(item: Pick<StoredItem, 'name' | 'path' | 'tags'>): ScoredFields & { pathNorm: string } {
+  const nameNorm = normaliseText(item.name);
+  const pathNorm = item.path === null ? '' : normaliseText(item.path);
+  return { nameNorm, nameWords: whitespaceWords(nameNorm), tagsNorm: item.tags.map(normaliseText), folderNorm: folderOf(pathNorm), pathNorm };
+}
+
 /** An item's normalised scoring fields and its index keys (name, path, tags; sorted, unique). */
 export function analyseItem(item: Pick<StoredItem, 'name' | 'path' | 'tags'>): { fields: ScoredFields; tokens: string[] } {
-  const nameNorm = normaliseText(item.name);
-  const tagsNorm = item.tags.map(normaliseText);
-  const pathNorm = item.path === null ? '' : normaliseText(item.path);
-  const folderNorm = folderOf(pathNorm);
+  const { pathNorm, ...fields } = scoredFields(item);
   const set = new Set<string>();
   const add = (norm: string): void => {
     for (const t of tokenizeNormalised(norm)) set.add(indexKey(t));
   };
-  add(nameNorm);
-  if (pathNorm !== nameNorm) add(pathNorm);
-  for (const t of tagsNorm) add(t);
-  return { fields: { nameNorm, nameWords: whitespaceWords(nameNorm), tagsNorm, folderNorm }, tokens: [...set].sort() };
+  add(fields.nameNorm);
+  if (pathNorm !== fields.nameNorm) add(pathNorm);
+  for (const t of fields.tagsNorm) add(t);
+  return { fields, tokens: [...set].sort() };
 }
 
 export function itemTokens(item: Pick<StoredItem, 'name' | 'path' | 'tags'>): string[] {
@@ -218,7 +222,8 @@ export class SearchIndex {
   private readonly docs: (Doc | undefined)[] = [];
   private readonly freeDocs: number[] = [];
   private readonly docByKey = new Map<string, number>();
-  private readonly postings = new Map<string, Set<number>>();
+  /** token → doc numbers (unordered, unique). Arrays, not Sets: a tenth of the memory and GC work at 100k items. */
+  private readonly postings = new Map<string, number[]>();
   private readonly sharePostings = new Map<string, Set<string>>();
   private readonly shareMap = new Map<string, ShareEntry>();
   private vocab: string[] = [];
@@ -331,11 +336,20 @@ export class SearchIndex {
     // The store committed: now mirror it in memory.
     const entry = old ?? this.newShareEntry(record);
     if (old) this.setShareRecord(old, record);
-    for (const d of removed) this.dropDoc(d);
+    // Stale postings go first, in one pass per affected token, before any freed doc number is reused.
+    const stale = new Map<string, Set<number>>();
+    const mark = (t: string, d: number): void => {
+      let set = stale.get(t);
+      if (!set) stale.set(t, (set = new Set()));
+      set.add(d);
+    };
+    for (const d of removed) for (const t of (this.docs[d] as Doc).tokens) mark(t, d);
+    for (const u of upserts) if (u.docNo !== undefined) for (const t of u.drop) mark(t, u.docNo);
+    this.unpostMany(stale);
+    for (const d of removed) this.freeDoc(d);
     for (const u of upserts) {
       if (u.docNo !== undefined) {
         const doc = this.docs[u.docNo] as Doc;
-        for (const t of u.drop) this.unpost(t, u.docNo);
         for (const t of u.add) this.post(t, u.docNo);
         Object.assign(doc, u.fields, { item: u.item, tokens: u.tokens });
       } else {
@@ -355,7 +369,16 @@ export class SearchIndex {
       for (const d of e.docs) w.removeItem(shareId, (this.docs[d] as Doc).item.contentId);
       w.removeShare(shareId);
     });
-    for (const d of e.docs) this.dropDoc(d);
+    const stale = new Map<string, Set<number>>();
+    for (const d of e.docs) {
+      for (const t of (this.docs[d] as Doc).tokens) {
+        let set = stale.get(t);
+        if (!set) stale.set(t, (set = new Set()));
+        set.add(d);
+      }
+    }
+    this.unpostMany(stale);
+    for (const d of e.docs) this.freeDoc(d);
     for (const t of e.shareTokens) this.unpostShare(t, shareId);
     this.shareMap.delete(shareId);
     this.shareOrdDirty = true;
@@ -501,7 +524,8 @@ export class SearchIndex {
     for (const { item: it, tokens } of this.store.items()) {
       const e = this.shareMap.get(it.shareId);
       if (!e) continue; // an orphan (cannot happen with atomic batches): ignored
-      const n = this.newDoc(itemKey(it.shareId, it.contentId), it, e, tokens, analyseItem(it).fields);
+      const { pathNorm: _pathNorm, ...fields } = scoredFields(it);
+      const n = this.newDoc(itemKey(it.shareId, it.contentId), it, e, tokens, fields);
       for (const t of tokens) this.post(t, n);
       let m = docsOf.get(it.shareId);
       if (!m) docsOf.set(it.shareId, (m = new Map()));
@@ -560,30 +584,34 @@ export class SearchIndex {
     return n;
   }
 
-  private dropDoc(d: number): void {
+  /** Forgets a doc whose postings are already gone (unpostMany). */
+  private freeDoc(d: number): void {
     const doc = this.docs[d] as Doc;
-    for (const t of doc.tokens) this.unpost(t, d);
     this.docByKey.delete(doc.key);
     this.docs[d] = undefined;
     this.freeDocs.push(d);
   }
 
   private post(token: string, d: number): void {
-    let s = this.postings.get(token);
-    if (!s) {
-      this.postings.set(token, (s = new Set()));
+    const arr = this.postings.get(token);
+    if (arr) arr.push(d);
+    else {
+      this.postings.set(token, [d]);
       if (!this.vocabRemoved.delete(token)) this.vocabAdded.add(token);
     }
-    s.add(d);
   }
 
-  private unpost(token: string, d: number): void {
-    const s = this.postings.get(token);
-    if (!s) return;
-    s.delete(d);
-    if (s.size === 0) {
-      this.postings.delete(token);
-      if (!this.vocabAdded.delete(token)) this.vocabRemoved.add(token);
+  /** Removes docs from postings: one filter pass per affected token, O(that posting's length). */
+  private unpostMany(stale: ReadonlyMap<string, ReadonlySet<number>>): void {
+    for (const [token, docs] of stale) {
+      const arr = this.postings.get(token);
+      if (!arr) continue;
+      const kept = arr.filter((d) => !docs.has(d));
+      if (kept.length > 0) this.postings.set(token, kept);
+      else {
+        this.postings.delete(token);
+        if (!this.vocabAdded.delete(token)) this.vocabRemoved.add(token);
+      }
     }
   }
 

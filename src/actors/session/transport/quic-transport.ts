@@ -50,6 +50,9 @@ export interface QuicTransportInit {
 const LOOPBACK_UDP_PAYLOAD = 16_383;
 const INTERNET_UDP_PAYLOAD = 1_452; // 1500 - IPv6 40 - UDP 8
 const logger = new Logger('scp2p-quic', LogLevel.SILENT);
+/** What a peer's RESET_STREAM / STOP_SENDING becomes on our side (the library's default is a bare Error). */
+const codeToReason = (type: 'read' | 'write', code: number | bigint): Error =>
+  ScpError.io(`QUIC stream ${type === 'read' ? 'reset' : 'stopped'} by the peer (code ${code})`);
 
 /** Throws BAD_INPUT for an ALPN list the native layer would crash on or reject. */
 export function checkAlpn(alpn: readonly string[]): void {
@@ -183,7 +186,8 @@ class QuicConnectionStream implements Connection {
     await Promise.race([this.writer.close().catch(() => {}), grace]);
     if (!this.readEnded && !this.iterated) void this.drainReads();
     await Promise.race([this.reader.closed.catch(() => {}), this.closed, grace]);
-    await this.teardown(false).catch(() => {});
+    // Both directions are done (or the grace ran out): a non-forced stop would wait for the peer's FIN forever.
+    await this.teardown(true).catch(() => {});
     await this.closed;
   }
 
@@ -316,6 +320,7 @@ export class QuicTransport implements Transport {
         initialMaxStreamsBidi: 1, // the reference opens exactly one; more would only cost us buffers
       },
       minIdleTimeout: this.streamOpenTimeoutMs,
+      codeToReason,
       logger,
     });
     server.addEventListener(qevents.EventQUICServerConnection.name, (evt: Event) => {
@@ -368,6 +373,7 @@ export class QuicTransport implements Transport {
         localHost,
         crypto: { ops: { randomBytes: async (b: ArrayBuffer) => void randomFillSync(new Uint8Array(b)) } },
         config: { ...this.config(payload), initialMaxStreamsBidi: 0 },
+        codeToReason,
         logger,
       },
       { signal: abort.signal },
@@ -393,7 +399,11 @@ export class QuicTransport implements Transport {
         guard.resolve(new QuicConnectionStream(conn, stream, remote, local, teardown, this.closeGraceMs));
       },
       (err: unknown) => {
-        guard.reject(ScpError.io(`${what} failed: ${(err as Error)?.message ?? String(err)}`, err));
+        const code = (err as { data?: { errorCode?: number } })?.data?.errorCode;
+        // 0x178 = CRYPTO_ERROR + TLS alert 120 no_application_protocol: the peer wants another ALPN (or none at
+        // all, as a reference node does; see docs/QUIC.md).
+        const hint = code === 0x178 ? ' (the peer refused our ALPN: not an scp2p-ts QUIC listener? use TLS over TCP)' : '';
+        guard.reject(ScpError.io(`${what} failed: ${(err as Error)?.message ?? String(err)}${hint}`, err));
       },
     );
     return guard.promise;

@@ -6,7 +6,7 @@ import { open } from 'lmdb';
 import { afterAll, describe, expect, it } from 'vitest';
 import { MemoryIndexStore, type StoredItem } from '../../../../src/actors/index/search/index-store.js';
 import { LmdbIndexStore } from '../../../../src/actors/index/search/lmdb-index-store.js';
-import { SEARCH_HARD_CAP, SearchIndex, type ShareScope } from '../../../../src/actors/index/search/search-index.js';
+import { SEARCH_HARD_CAP, SearchIndex, topK, type ShareScope } from '../../../../src/actors/index/search/search-index.js';
 import { SCORE } from '../../../../src/actors/index/search/scoring.js';
 import { hex32, item, share } from '../helpers/items.js';
 
@@ -168,6 +168,19 @@ describe('SearchIndex: pagination', () => {
         expect(new Set(pages).size).toBe(pages.length);
         expect(all.total).toBe(n);
         if (n <= 200) expect(pages).toEqual(all.hits.map((h) => h.contentId));
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it('topK equals a full sort by (score desc, key asc) for any k, also on the bucket + heap path', () => {
+    fc.assert(
+      fc.property(fc.array(fc.constantFrom(0.5, 30, 34, 65, 100), { minLength: 0, maxLength: 3_000 }), fc.integer({ min: 0, max: 2_000 }), fc.integer(), (vals, k, salt) => {
+        const scores = Float64Array.from(vals);
+        const keys = vals.map((_, i) => ((i * 2_654_435_761 + salt) >>> 0) % 10_007);
+        const cmp = (a: number, b: number) => keys[a]! - keys[b]! || a - b;
+        const want = vals.map((_, i) => i).sort((a, b) => scores[b]! - scores[a]! || cmp(a, b)).slice(0, k);
+        expect(topK(scores, vals.length, Math.min(k, vals.length), cmp)).toEqual(want);
       }),
       { numRuns: 60 },
     );

@@ -103,8 +103,10 @@ describe('QUIC transport', () => {
   it('an ALPN mismatch fails the dial with IO and crashes nothing', async () => {
     const l = await echoListener(t);
     const other = new QuicTransport({ alpn: ['not-scp2p'] });
-    const err = await other.dial(l.address, { timeoutMs: 3_000 }).catch((e: unknown) => e);
+    // quiche drains the refused connection (3 PTOs of the 333 ms default RTT) before the dial rejects: ~3 s
+    const err = await other.dial(l.address, { timeoutMs: 10_000 }).catch((e: unknown) => e);
     expect((err as ScpError).code).toBe('IO');
+    expect((err as ScpError).message).toMatch(/refused our ALPN/);
     await l.close({ destroyConnections: true });
   });
 
@@ -161,7 +163,9 @@ describe('QUIC transport', () => {
     const code = `
       import { QuicTransport } from ${JSON.stringify(dir + '/quic-transport.js')};
       const t = new QuicTransport();
-      const l = await t.listen({ host: '127.0.0.1', port: 0 }, async (c) => { for await (const b of c) await c.write(b); await c.close(); });
+      const l = await t.listen({ host: '127.0.0.1', port: 0 }, async (c) => {
+        try { for await (const b of c) await c.write(b); await c.close(); } catch (e) { c.destroy(); }
+      });
       const a = await t.dial(l.address); await a.write(new Uint8Array(100000)); await a.close();
       const b = await t.dial(l.address); b.setIdleTimeout(60000); await b.write(new Uint8Array(10)); b.destroy(); await b.closed;
       await l.close({ destroyConnections: true });
