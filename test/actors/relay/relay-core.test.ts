@@ -108,7 +108,7 @@ describe('RelayCore', () => {
     c.handleTimeout(T0);
     const [pubEff] = drain(c);
     expect(pubEff!.kind).toBe('publish-announcement');
-    if (pubEff!.kind !== 'publish-announcement') return;
+    if (!pubEff || pubEff.kind !== 'publish-announcement') return;
     expect(pubEff.plan.keys.map(toHex)).toEqual(relayAnnouncementKeys(pub, T0 / 1000).map(toHex));
     expect(c.nextDeadline()).toBe(T0 + 1_800_000);
     c.handle({ type: 'request', conn: 1, requester: B, envelope: req(460, 3, relayListRequestCodec.encode({ maxCount: 5 })) }, T0 + 1);

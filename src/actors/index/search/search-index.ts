@@ -13,13 +13,17 @@
  * reference's fallback: items whose normalised name contains the whole query.
  */
 import { ScpError } from '../../../errors.js';
-import type { Trust } from '../../../messages/index-mailbox.js';
-import { toHex } from '../../../protocol/bytes.js';
-import type { ItemV1, ManifestV1 } from '../../../protocol/manifest.js';
+import type { SearchHit as MailboxHit, ShareItemView as MailboxItemView, Trust } from '../../../messages/index-mailbox.js';
+import type { ManifestV1 } from '../../../protocol/manifest.js';
 import { itemKey, type IndexStore, type IndexStoreWriter, type StoredItem, type StoredShare } from './index-store.js';
-import { indexKey, normaliseText, tokenizeNormalised, whitespaceWords } from './normalize.js';
+import { analyseItem, manifestToStored, sameItem, scoredFields, shareTokensOf } from './item-analysis.js';
+import { normaliseText, tokenizeNormalised, indexKey } from './normalize.js';
 import { itemScore, shareBonus, type ScoredFields } from './scoring.js';
 import { makeSnippet } from './snippet.js';
+import { topK } from './top-k.js';
+
+export { analyseItem, itemTokens, manifestToStored, scoredFields } from './item-analysis.js';
+export { topK } from './top-k.js';
 
 export const SEARCH_DEFAULT_LIMIT = 20;
 export const SEARCH_MAX_LIMIT = 200;
@@ -52,22 +56,12 @@ export interface SearchOptions {
   snippets?: boolean;
 }
 
-export interface ShareItemView {
-  contentId: string;
-  name: string;
-  path: string | null;
-  size: bigint;
-  mime: string | null;
-  tags: string[];
-  chunkCount: number;
-  chunkListHash: string;
-}
+/** The mailbox's item view (messages/index-mailbox.ts), so replies need no mapping. */
+export type ShareItemView = MailboxItemView;
 
-export interface SearchHit extends ShareItemView {
-  shareId: string;
-  score: number;
+/** The mailbox's hit plus the share's trust level. */
+export interface SearchHit extends MailboxHit {
   trust: Trust;
-  snippet: string | null;
 }
 
 export interface SearchResult {
@@ -109,91 +103,6 @@ interface Doc extends ScoredFields {
 }
 
 /** The share record and items a manifest contributes, deduplicated by content id (first occurrence kept). */
-export function manifestToStored(m: ManifestV1, manifestIdHex: string | null = null): { share: StoredShare; items: StoredItem[] } {
-  const shareId = toHex(m.shareId);
-  const seen = new Set<string>();
-  const items: StoredItem[] = [];
-  for (const it of m.items) {
-    const s = storedItem(shareId, it);
-    if (seen.has(s.contentId)) continue;
-    seen.add(s.contentId);
-    items.push(s);
-  }
-  return {
-    share: {
-      shareId,
-      title: m.title,
-      description: m.description,
-      seq: m.seq.toString(),
-      manifestId: manifestIdHex,
-      contentIds: items.map((i) => i.contentId),
-    },
-    items,
-  };
-}
-
-function storedItem(shareId: string, it: ItemV1): StoredItem {
-  return {
-    shareId,
-    contentId: toHex(it.contentId),
-    name: it.name,
-    path: it.path,
-    mime: it.mime,
-    size: it.size.toString(),
-    tags: [...it.tags],
-    chunkCount: it.chunkCount,
-    chunkListHash: toHex(it.chunkListHash),
-  };
-}
-
-function sameItem(a: StoredItem, b: StoredItem): boolean {
-  return (
-    a.name === b.name &&
-    a.path === b.path &&
-    a.mime === b.mime &&
-    a.size === b.size &&
-    a.chunkCount === b.chunkCount &&
-    a.chunkListHash === b.chunkListHash &&
-    a.tags.length === b.tags.length &&
-    a.tags.every((t, i) => t === b.tags[i])
-  );
-}
-
-function folderOf(path: string): string {
-  const cut = path.lastIndexOf('/');
-  return cut <= 0 ? '' : path.slice(0, cut);
-}
-
-/** An item's normalised scoring fields. */
-export function scoredFields(item: Pick<StoredItem, 'name' | 'path' | 'tags'>): ScoredFields & { pathNorm: string } {
-  const nameNorm = normaliseText(item.name);
-  const pathNorm = item.path === null ? '' : normaliseText(item.path);
-  return { nameNorm, nameWords: whitespaceWords(nameNorm), tagsNorm: item.tags.map(normaliseText), folderNorm: folderOf(pathNorm), pathNorm };
-}
-
-/** An item's normalised scoring fields and its index keys (name, path, tags; sorted, unique). */
-export function analyseItem(item: Pick<StoredItem, 'name' | 'path' | 'tags'>): { fields: ScoredFields; tokens: string[] } {
-  const { pathNorm, ...fields } = scoredFields(item);
-  const set = new Set<string>();
-  const add = (norm: string): void => {
-    for (const t of tokenizeNormalised(norm)) set.add(indexKey(t));
-  };
-  add(fields.nameNorm);
-  if (pathNorm !== fields.nameNorm) add(pathNorm);
-  for (const t of fields.tagsNorm) add(t);
-  return { fields, tokens: [...set].sort() };
-}
-
-export function itemTokens(item: Pick<StoredItem, 'name' | 'path' | 'tags'>): string[] {
-  return analyseItem(item).tokens;
-}
-
-function shareTokensOf(title: string | null, description: string | null): string[] {
-  const set = new Set<string>();
-  for (const s of [title, description]) if (s !== null) for (const t of tokenizeNormalised(normaliseText(s))) set.add(indexKey(t));
-  return [...set].sort();
-}
-
 function trustAllowed(filter: TrustFilter | undefined, t: Trust): boolean {
   if (filter === undefined || filter === 'default') return t === 'trusted' || t === 'normal';
   if (filter === 'all') return true;
@@ -432,8 +341,8 @@ export class SearchIndex {
     const hits = order.slice(Math.min(offset, total)).map((i): SearchHit => {
       const doc = this.docs[cands[i] as number] as Doc;
       return {
-        shareId: doc.item.shareId,
         ...view(doc.item),
+        shareTitle: doc.share.record.title,
         score: scores[i] as number,
         trust: doc.share.trust,
         snippet: withSnippets ? makeSnippet(query, [doc.share.record.title, doc.share.record.description, doc.item.name]) : null,
@@ -633,69 +542,9 @@ export class SearchIndex {
   }
 }
 
-/**
- * Indices (into scores[0..n)) of the first k in rank order: score descending, then `keyCmp` ascending —
- * without sorting all n: scores take few distinct values, so everything above the k-th score is sorted,
- * and from the k-th score's bucket only the smallest keys are kept by a bounded max-heap. O(n + k log k).
- */
-export function topK(scores: Float64Array, n: number, k: number, keyCmp: (a: number, b: number) => number): number[] {
-  if (k <= 0 || n === 0) return [];
-  const rank = (a: number, b: number): number => (scores[b] as number) - (scores[a] as number) || keyCmp(a, b);
-  if (n <= 2 * k || n <= 256) {
-    const all = Array.from({ length: n }, (_, i) => i);
-    return all.sort(rank).slice(0, k);
-  }
-  const counts = new Map<number, number>();
-  for (let i = 0; i < n; i++) counts.set(scores[i] as number, (counts.get(scores[i] as number) ?? 0) + 1);
-  const distinct = [...counts.keys()].sort((a, b) => b - a);
-  let above = 0;
-  let cut = distinct[0] as number;
-  for (const sc of distinct) {
-    cut = sc;
-    const c = counts.get(sc) as number;
-    if (above + c >= k) break;
-    above += c;
-  }
-  const head: number[] = [];
-  const need = k - above;
-  const heap: number[] = []; // max-heap by key of the `need` smallest keys of the cut bucket
-  const swap = (i: number, j: number): void => {
-    const t = heap[i] as number;
-    heap[i] = heap[j] as number;
-    heap[j] = t;
-  };
-  for (let x = 0; x < n; x++) {
-    const sc = scores[x] as number;
-    if (sc > cut) head.push(x);
-    else if (sc === cut) {
-      if (heap.length < need) {
-        heap.push(x);
-        for (let i = heap.length - 1; i > 0; ) {
-          const p = (i - 1) >> 1;
-          if (keyCmp(heap[i] as number, heap[p] as number) <= 0) break;
-          swap(i, p);
-          i = p;
-        }
-      } else if (keyCmp(heap[0] as number, x) > 0) {
-        heap[0] = x;
-        for (let i = 0; ; ) {
-          const l = 2 * i + 1;
-          const r = l + 1;
-          let m = i;
-          if (l < heap.length && keyCmp(heap[l] as number, heap[m] as number) > 0) m = l;
-          if (r < heap.length && keyCmp(heap[r] as number, heap[m] as number) > 0) m = r;
-          if (m === i) break;
-          swap(i, m);
-          i = m;
-        }
-      }
-    }
-  }
-  return head.sort(rank).concat(heap.sort(rank));
-}
-
 function view(item: StoredItem): ShareItemView {
   return {
+    shareId: item.shareId,
     contentId: item.contentId,
     name: item.name,
     path: item.path,
