@@ -164,6 +164,16 @@ export class DownloadRegistry {
     return next;
   }
 
+  /** Sets the size once it is known (a download by bare content id learns it from its last chunk). */
+  setTotal(id: string, bytesTotal: number, now: number): DownloadRecord {
+    if (!Number.isSafeInteger(bytesTotal) || bytesTotal < 0) throw ScpError.badInput(`bytesTotal must be a non-negative safe integer`);
+    const r = this.get(id);
+    if (r.bytesTotal === bytesTotal) return r;
+    const next = { ...r, bytesTotal, bytesDone: Math.min(r.bytesDone, bytesTotal), updatedAt: now };
+    this.#records.set(id, next);
+    return next;
+  }
+
   /** Queued downloads to start now, oldest first, so that at most `maxRunning` run at once. */
   nextToStart(maxRunning: number): DownloadRecord[] {
     let running = 0;

@@ -53,7 +53,8 @@ export class MemoryHashCacheStore implements HashCacheStore {
 }
 
 export class LmdbHashCacheStore implements HashCacheStore {
-  constructor(private readonly db: Database<CachedDescription, string>) {}
+  // Key type left open so a worker's sub-database (string keys) and a plain openDB() both fit; keys written are strings.
+  constructor(private readonly db: Database<CachedDescription, any>) {} // eslint-disable-line @typescript-eslint/no-explicit-any
   get(k: string): CachedDescription | undefined {
     const v = this.db.get(k);
     // msgpack hands binary back as a Buffer; keep the interface's plain Uint8Array.

@@ -144,7 +144,7 @@ export class SearchIndex {
 
   private constructor(private readonly store: IndexStore) {}
 
-  /** Opens the index over `store`, recovering items, shares and postings from it (no re-tokenising). */
+  /** Opens the index over `store`, recovering shares, items and their postings from it (tokens are read back, not recomputed). */
   static open(store: IndexStore): SearchIndex {
     const idx = new SearchIndex(store);
     idx.recover();

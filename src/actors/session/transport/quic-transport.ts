@@ -45,6 +45,8 @@ export interface QuicTransportInit {
   streamOpenTimeoutMs?: number;
   /** Graceful `close()` waits this long for our FIN to be taken and the peer's to arrive. */
   closeGraceMs?: number;
+  /** quiche congestion controller: 'cubic' (its default), 'reno', 'bbr' (this build has no bbr2). */
+  congestionControl?: 'cubic' | 'reno' | 'bbr';
 }
 
 const LOOPBACK_UDP_PAYLOAD = 16_383;
@@ -260,8 +262,10 @@ export class QuicTransport implements Transport {
   private readonly maxIdleTimeoutMs: number;
   private readonly streamOpenTimeoutMs: number;
   private readonly closeGraceMs: number;
+  private readonly congestionControl: string | undefined;
 
   constructor(init: QuicTransportInit = {}) {
+    this.congestionControl = init.congestionControl;
     this.alpn = init.alpn ?? ['scp2p'];
     checkAlpn(this.alpn);
     this.cert = init.certificate ?? processCertificate();
@@ -290,6 +294,8 @@ export class QuicTransport implements Transport {
       maxConnectionWindow: 8 * this.streamWindow,
       readableChunkSize: this.readableChunkSize,
       maxIdleTimeout: this.maxIdleTimeoutMs,
+      // honoured through our patch of @matrixai/quic (patches/, docs/QUIC.md); ignored by the unpatched package
+      ...(this.congestionControl ? { ccAlgorithm: this.congestionControl } : {}),
     };
   }
 
