@@ -9,7 +9,13 @@ export type NodeEvent =
   | { type: 'NodeFailed'; reason: string }
   | { type: 'NodeStopped' }
   | { type: 'SubscriptionAdded'; shareId: string }
-  | { type: 'SubscriptionRemoved'; shareId: string };
+  | { type: 'SubscriptionRemoved'; shareId: string }
+  | { type: 'DownloadProgress'; id: string; contentId: string; bytesDone: bigint; bytesTotal: bigint; peers: number }
+  | { type: 'DownloadCompleted'; id: string; contentId: string; path: string }
+  | { type: 'DownloadFailed'; id: string; contentId: string; error: string; code: string }
+  | { type: 'ManifestUpdated'; shareId: string; seq: bigint; manifestId: string; items: number; own: boolean }
+  | { type: 'SearchIndexUpdated'; shareId: string; added: number; removed: number; changed: number; items: number }
+  | { type: 'PublishProgress'; publisher: string; filesDone: number; filesTotal: number; bytesDone: bigint; bytesTotal: bigint; hashed: number; cached: number };
 
 /** How a crash was observed: an uncaught error, the thread exiting, missed heartbeats, or a failed start. */
 export type CrashReason = 'error' | 'exit' | 'hang' | 'start-failed';

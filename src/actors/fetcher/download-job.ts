@@ -486,8 +486,13 @@ export class DownloadJob {
       const w = (this.#writer as FileWriter).writeChunk(index, bytes).then(
         () => {
           this.#writes.delete(w);
-          if (this.#stopMode || s !== this.#scheduler) return;
           this.#fetched++;
+          if (this.#stopMode || s.finished || s !== this.#scheduler) {
+            // The scheduler is done with (failed, paused): the chunk is on disk and verified all the same, so
+            // its bit goes straight into the bitmap that the final flush persists.
+            if (!s.bitmap.has(index)) s.bitmap.set(index);
+            return;
+          }
           this.#input({ type: 'chunkVerified', peer: peerKey, chunkIndex: index });
           if (this.#flush.markDirty(this.#c.clock.now())) void this.#persistBitmap(s.bitmap);
           this.#init.onProgress?.({ bytesDone: this.bytesDone, bytesTotal: this.#size, peers: s.activePeers });

@@ -1,9 +1,11 @@
 /** Registers every CLI command on the root program. */
 import type { Command } from 'commander';
+import { registerCatalog } from './catalog.js';
 import { registerNodeInfo } from './node-info.js';
 import { registerStart } from './start.js';
 
 export function registerCommands(program: Command): void {
   registerStart(program);
   registerNodeInfo(program);
+  registerCatalog(program);
 }

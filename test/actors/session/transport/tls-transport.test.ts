@@ -93,7 +93,7 @@ describe('TLS transport', () => {
 
   it('speaks TLS 1.3 with SNI localhost and offers no ALPN', async () => {
     const cert = processCertificate();
-    const seen: { protocol: string | null; servername: string | false | undefined; alpnAsked: boolean } = { protocol: null, servername: undefined, alpnAsked: false };
+    const seen: { protocol: string | null; servername: string | false | null | undefined; alpnAsked: boolean } = { protocol: null, servername: undefined, alpnAsked: false };
     const raw = tls.createServer({
       key: cert.keyPem,
       cert: cert.certPem,
@@ -191,7 +191,9 @@ describe('TLS transport', () => {
     const code = `
       import { TlsTransport } from ${JSON.stringify(dir + '/tls-transport.js')};
       const t = new TlsTransport();
-      const l = await t.listen({ host: '127.0.0.1', port: 0 }, async (c) => { for await (const b of c) await c.write(b); await c.close(); });
+      const l = await t.listen({ host: '127.0.0.1', port: 0 }, async (c) => {
+        try { for await (const b of c) await c.write(b); await c.close(); } catch (e) { c.destroy(); }
+      });
       const a = await t.dial(l.address); await a.write(new Uint8Array(100000)); await a.close();
       const b = await t.dial(l.address); b.setIdleTimeout(60000); await b.write(new Uint8Array(10)); b.destroy();
       await l.close({ destroyConnections: true });
