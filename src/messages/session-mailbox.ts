@@ -31,7 +31,7 @@ export interface SessionMailbox extends CommonMailbox {
    * waits for the response payload. Errors: REMOTE (peer's error text), TIMEOUT, UNREACHABLE, PROTOCOL.
    */
   request: {
-    req: { to: PeerAddr; type: number; payload: Uint8Array; timeoutMs?: number };
+    req: { to: PeerAddr; messageType: number; payload: Uint8Array; timeoutMs?: number };
     reply: { payload: Uint8Array; from: PeerRef };
   };
   /** Peers to seed lookups and downloads: connected first, then recently seen; pubkey hints where known. */

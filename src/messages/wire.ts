@@ -27,7 +27,8 @@ export interface PeerRef {
 
 export interface WireRequest {
   from: PeerRef;
-  type: number;
+  /** The SCP2P message type number (named so it cannot clash with the mailbox's own `type: 'wire'`). */
+  messageType: number;
   reqId: number;
   /** The envelope payload (CBOR of the message body). */
   payload: Uint8Array;

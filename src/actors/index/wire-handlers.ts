@@ -29,15 +29,15 @@ export function handleListPublicShares(state: WireState, payload: Uint8Array): W
   return { payload: publicShareListCodec.encode({ shares: publicShareList(state.ownShares(), maxEntries) }) };
 }
 
-export function handleWire(state: WireState, req: Pick<WireRequest, 'type' | 'payload'>): WireReply {
+export function handleWire(state: WireState, req: Pick<WireRequest, 'messageType' | 'payload'>): WireReply {
   try {
-    switch (req.type) {
+    switch (req.messageType) {
       case MessageType.GET_MANIFEST:
         return handleGetManifest(state, req.payload);
       case MessageType.LIST_PUBLIC_SHARES:
         return handleListPublicShares(state, req.payload);
       default:
-        return { error: unknownMessageTypeText(req.type) };
+        return { error: unknownMessageTypeText(req.messageType) };
     }
   } catch (e) {
     return { error: e instanceof Error ? e.message : String(e) };

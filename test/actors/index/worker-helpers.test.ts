@@ -67,14 +67,14 @@ describe('wire handlers', () => {
     ownShares: () => [own('01'.repeat(32)), own('02'.repeat(32), { visibility: 'private' })],
   };
   it('answers GET_MANIFEST from the cache, else the reference text', () => {
-    const ok = handleWire(state, { type: MessageType.GET_MANIFEST, payload: getManifestCodec.encode({ manifestId: mid }) });
+    const ok = handleWire(state, { messageType: MessageType.GET_MANIFEST, payload: getManifestCodec.encode({ manifestId: mid }) });
     expect('payload' in ok && manifestDataCodec.decode(ok.payload)).toEqual({ manifestId: mid, bytes: new Uint8Array([0xa0]) });
-    const miss = handleWire(state, { type: MessageType.GET_MANIFEST, payload: getManifestCodec.encode({ manifestId: new Uint8Array(32) }) });
+    const miss = handleWire(state, { messageType: MessageType.GET_MANIFEST, payload: getManifestCodec.encode({ manifestId: new Uint8Array(32) }) });
     expect(miss).toEqual({ error: ErrorText.MANIFEST_NOT_FOUND });
-    expect('error' in handleWire(state, { type: MessageType.GET_MANIFEST, payload: new Uint8Array([0xff]) })).toBe(true);
+    expect('error' in handleWire(state, { messageType: MessageType.GET_MANIFEST, payload: new Uint8Array([0xff]) })).toBe(true);
   });
   it('answers LIST_PUBLIC_SHARES with our public shares only', () => {
-    const r = handleWire(state, { type: MessageType.LIST_PUBLIC_SHARES, payload: listPublicSharesCodec.encode({ maxEntries: 64 }) });
+    const r = handleWire(state, { messageType: MessageType.LIST_PUBLIC_SHARES, payload: listPublicSharesCodec.encode({ maxEntries: 64 }) });
     const list = 'payload' in r ? publicShareListCodec.decode(r.payload) : null;
     expect(list?.shares.map((s) => toHex(s.shareId))).toEqual(['01'.repeat(32)]);
   });
