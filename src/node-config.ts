@@ -31,6 +31,8 @@ export interface NodeConfig {
   clock?: Clock;
   /** Seed of every actor's Random stream. */
   seed?: number;
+  /** How often subscriptions are synced in the background (default 60 s). */
+  syncIntervalMs?: number;
   /** Threads of each hashing pool (fetcher's, index's). */
   hashThreads?: number;
 }

@@ -84,7 +84,12 @@ export class Node {
       actorConfig: {
         persistence: { keyPassphrase: config.keyPassphrase },
         // Wall time = epoch + the injected clock's reading, so a virtual clock gives virtual dates.
-        index: { epochMs: clock === systemClock ? Date.now() - performance.now() : 0, hashThreads: config.hashThreads ?? Math.min(2, os.availableParallelism()) },
+        index: {
+          epochMs: clock === systemClock ? Date.now() - performance.now() : 0,
+          hashThreads: config.hashThreads ?? Math.min(2, os.availableParallelism()),
+          keyPassphrase: config.keyPassphrase,
+          syncIntervalMs: config.syncIntervalMs,
+        },
         fetcher: { hashThreads: config.hashThreads ?? Math.min(2, os.availableParallelism()) },
         session: { listen: config.listen ?? null, host: config.host ?? '0.0.0.0', bootstrap: config.bootstrap ?? [] },
       },

@@ -15,6 +15,8 @@ export type NodeEvent =
   | { type: 'DownloadFailed'; id: string; contentId: string; error: string; code: string }
   | { type: 'ManifestUpdated'; shareId: string; seq: bigint; manifestId: string; items: number; own: boolean }
   | { type: 'SearchIndexUpdated'; shareId: string; added: number; removed: number; changed: number; items: number }
+  | { type: 'PeerConnected'; nodeId: string; addr: string; transport: 'tcp' | 'quic'; relayed: boolean }
+  | { type: 'PeerDisconnected'; nodeId: string; reason: string }
   | { type: 'PublishProgress'; publisher: string; filesDone: number; filesTotal: number; bytesDone: bigint; bytesTotal: bigint; hashed: number; cached: number };
 
 /** How a crash was observed: an uncaught error, the thread exiting, missed heartbeats, or a failed start. */
