@@ -1,6 +1,7 @@
 /** Registers every CLI command on the root program. */
 import type { Command } from 'commander';
 import { registerCatalog } from './catalog.js';
+import { registerIdentity } from './identity.js';
 import { registerNodeInfo } from './node-info.js';
 import { registerStart } from './start.js';
 
@@ -8,4 +9,5 @@ export function registerCommands(program: Command): void {
   registerStart(program);
   registerNodeInfo(program);
   registerCatalog(program);
+  registerIdentity(program);
 }

@@ -107,7 +107,7 @@ describe('DownloadJob against in-memory seeders', () => {
     const target = newTarget();
     await prepare(target);
     const r = await job(c, fakeNetwork([s]).request, [s.addr], { target }).run();
-    expect(new Uint8Array(await readFile(target))).toEqual(c.data);
+    await expectFile(target, c.data);
     await expect(stat(target + PARTIAL_SUFFIX)).rejects.toThrow();
     expect(r.fetchedChunks).toBe(11);
     expect(r.size).toBe(c.data.length);
@@ -126,7 +126,7 @@ describe('DownloadJob against in-memory seeders', () => {
       seeders.map((s) => s.addr),
       { target, penalties },
     ).run();
-    expect(new Uint8Array(await readFile(target))).toEqual(c.data);
+    await expectFile(target, c.data);
     const bad = seeders[1] as FakeSeeder;
     expect(penalties.some((p) => p === `${bad.addr.port}:corrupt-chunk`)).toBe(true);
     const view = r.peers.find((p) => p.peer.includes(String(bad.addr.port)));
@@ -151,7 +151,7 @@ describe('DownloadJob against in-memory seeders', () => {
     const good = makeSeeder();
     await seedAll(c, [good]);
     const r = await job(c, fakeNetwork([good]).request, [good.addr], { id: 'resume-1', store, target }).run();
-    expect(new Uint8Array(await readFile(target))).toEqual(c.data);
+    await expectFile(target, c.data);
     expect(r.fetchedChunks).toBe(10);
     for (const i of good.asked) expect(firstRun.has(i)).toBe(false);
     expect(store.bitmap('resume-1')).toBeUndefined();
@@ -172,7 +172,7 @@ describe('DownloadJob against in-memory seeders', () => {
     expect((await stat(target + PARTIAL_SUFFIX)).size).toBe(c.data.length);
     const asked = slow.asked.length;
     const r = await job(c, fakeNetwork([slow]).request, [slow.addr], { id: 'pause-1', store, target }).run();
-    expect(new Uint8Array(await readFile(target))).toEqual(c.data);
+    await expectFile(target, c.data);
     expect(r.fetchedChunks).toBeLessThanOrEqual(20 - 4 + 2);
     expect(slow.asked.length - asked).toBe(r.fetchedChunks);
   });
@@ -185,7 +185,7 @@ describe('DownloadJob against in-memory seeders', () => {
     await prepare(target);
     const r = await job(c, fakeNetwork([s]).request, [s.addr], { target, known: 'bare' }).run();
     expect(r.size).toBe(c.data.length);
-    expect(new Uint8Array(await readFile(target))).toEqual(c.data);
+    await expectFile(target, c.data);
   });
 
   it('an empty file completes at once with an empty file and no requests', async () => {
@@ -279,8 +279,8 @@ describe('DownloadManager', () => {
       targetDir: target,
     });
     expect(recs.map((r) => r.state)).toEqual(['completed', 'completed', 'completed']);
-    expect(new Uint8Array(await readFile(join(target, 'music/rock/a.bin')))).toEqual(a.data);
-    expect(new Uint8Array(await readFile(join(target, 'b.bin')))).toEqual(b.data);
+    await expectFile(join(target, 'music/rock/a.bin'), a.data);
+    await expectFile(join(target, 'b.bin'), b.data);
     expect((await stat(join(target, 'docs/empty.txt'))).size).toBe(0);
     expect(completed.sort()).toEqual([join(target, 'b.bin'), join(target, 'docs/empty.txt'), join(target, 'music/rock/a.bin')].sort());
     expect(events.filter((x) => x.type === 'DownloadCompleted')).toHaveLength(3);
@@ -331,7 +331,7 @@ describe('DownloadManager', () => {
     expect(second.m.restore()).toBe(1);
     while (!events.some((e) => e.type === 'DownloadCompleted' || e.type === 'DownloadFailed')) await new Promise((r) => setTimeout(r, 5));
     expect(events.find((e) => e.type === 'DownloadFailed')).toBeUndefined();
-    expect(new Uint8Array(await readFile(join(downloadDir, 'x.bin')))).toEqual(c.data);
+    await expectFile(join(downloadDir, 'x.bin'), c.data);
     expect(good.asked.length).toBeLessThanOrEqual(12 - before.size + 2); // at most the unflushed window again
     expect(second.m.list()[0]?.state).toBe('completed');
   });
@@ -401,6 +401,13 @@ describe('SeedService wire answers', () => {
     expect(after.value).toEqual({ error: 'chunk not found' });
   });
 });
+
+/** Byte comparison without vitest's element-by-element diffing (seconds per MiB). */
+async function expectFile(path: string, data: Uint8Array): Promise<void> {
+  const got = await readFile(path);
+  expect(got.length).toBe(data.length);
+  expect(Buffer.compare(got, data)).toBe(0);
+}
 
 async function waitFor<T>(f: () => T | undefined): Promise<T> {
   for (;;) {
