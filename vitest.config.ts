@@ -20,6 +20,7 @@ export default defineConfig({
         test: {
           name: 'e2e',
           include: ['test/e2e/**/*.test.ts'],
+          globalSetup: ['test/global-setup.ts'],
           testTimeout: 300_000,
           hookTimeout: 120_000,
           pool: 'forks',

@@ -11,3 +11,5 @@ export type { LifecycleState } from './actors/runtime/lifecycle-machine.js';
 export { ManualClock, systemClock, type Clock } from './actors/runtime/clock.js';
 export { createRandom, type Random } from './actors/runtime/random.js';
 export { exportIdentity, importIdentity } from './store/key-backup.js';
+export type { NodeLimits, SetLimitsReport } from './limits.js';
+export type { LogLevel } from './log.js';

@@ -3,9 +3,13 @@ import path from 'node:path';
 import type { Observable } from 'rxjs';
 import { systemClock } from './actors/runtime/clock.js';
 import { ScpError } from './errors.js';
-import { isActorName, type CrashMode } from './messages/actor-name.js';
+import { isActorName, type ActorName, type CrashMode } from './messages/actor-name.js';
 import type { DownloadRecord } from './messages/fetcher-mailbox.js';
 import type {
+  CommunityBrowse,
+  CommunityInfo,
+  CommunityParticipant,
+  PublicShareView,
   OwnShare,
   PublishRequest,
   PublishResult,
@@ -20,6 +24,10 @@ import type { NodeEvent } from './messages/node-events.js';
 import type { NodeIdentity } from './messages/persistence-mailbox.js';
 import type { PeerRecord } from './messages/session-mailbox.js';
 import type { CallOpts, NodeConfig } from './node-config.js';
+import { loadOrCreateToken } from './control/control-file.js';
+import { forwardLimits, mergeLimits, UNLIMITED, LIMIT_ACTORS, type NodeLimits, type SetLimitsReport } from './limits.js';
+import { componentLogger, createLogger, isLogLevel, logNodeEvent, type Logger } from './log.js';
+import type { WebServer } from './web/web-server.js';
 import { lockDataDir, type DataDirLock } from './store/data-dir-lock.js';
 import { DEFAULT_LIMITS, Supervisor, type ActorHealth } from './supervisor.js';
 
@@ -43,9 +51,13 @@ export class Node {
   #state: NodeState = 'running';
   #stopping: Promise<void> | undefined;
   #addresses: string[] = [];
+  #web: { server: WebServer; token: string } | undefined;
+  #limits: NodeLimits = UNLIMITED;
+  readonly #log: Logger;
 
-  private constructor(sup: Supervisor, lock: DataDirLock, identity: NodeIdentity) {
+  private constructor(sup: Supervisor, lock: DataDirLock, identity: NodeIdentity, log: Logger) {
     this.#sup = sup;
+    this.#log = log.child({ nodeId: identity.nodeId.slice(0, 16) });
     this.#lock = lock;
     this.dataDir = lock.dir;
     this.id = { nodeId: identity.nodeId, sharePubkey: identity.sharePubkey, shareId: identity.shareId, nodePubkey: identity.nodePubkey };
@@ -61,13 +73,29 @@ export class Node {
     sup.onFailed = () => {
       this.#state = 'failed';
       this.#lock.release();
+      void this.#closeWeb();
     };
+    this.events$.subscribe({
+      next: (e) => {
+        logNodeEvent(this.#log, e);
+        // a restarted actor starts from its defaults: hand it the live limits again
+        if (e.type === 'ActorRestarted' && (LIMIT_ACTORS as readonly string[]).includes(e.actor) && this.#limits !== UNLIMITED) {
+          void forwardLimits(this.#limits, (a, l) => this.#sendLimits(a, l), [e.actor]);
+        }
+      },
+      error: () => {},
+    });
   }
 
   /** Locks the data directory, starts the six actors (persistence first) and loads or creates the identity. */
   static async start(config: NodeConfig, _opts: CallOpts = {}): Promise<Node> {
     if (!config?.dataDir) throw ScpError.badInput('Node.start needs a dataDir');
     const dataDir = path.resolve(config.dataDir);
+    if (config.logLevel !== undefined && !isLogLevel(config.logLevel)) {
+      throw ScpError.badInput(`logLevel must be one of fatal, error, warn, info, debug, trace, silent`);
+    }
+    const initialLimits = mergeLimits(UNLIMITED, config.limits);
+    const log = config.logger ?? createLogger({ level: config.logLevel ?? 'warn' });
     const lock = lockDataDir(dataDir);
     const mode = config.actorMode ?? 'worker';
     if (mode !== 'worker' && mode !== 'inline') {
@@ -91,20 +119,85 @@ export class Node {
           syncIntervalMs: config.syncIntervalMs,
         },
         fetcher: { hashThreads: config.hashThreads ?? Math.min(2, os.availableParallelism()) },
-        session: { listen: config.listen ?? null, host: config.host ?? '0.0.0.0', bootstrap: config.bootstrap ?? [] },
+        session: {
+          listen: config.listen ?? null,
+          host: config.host ?? '0.0.0.0',
+          bootstrap: config.bootstrap ?? [],
+          lanDiscovery: config.lanDiscovery ?? false,
+          capabilities: config.capabilities,
+          transportPolicy: config.transportPolicy,
+          keyPassphrase: config.keyPassphrase,
+          firewalled: config.firewalled,
+          relays: config.relays,
+        },
       },
     });
+    let node: Node | undefined;
     try {
       await sup.start();
       const identity = await sup.request('persistence', { type: 'identity' });
-      const node = new Node(sup, lock, identity);
+      node = new Node(sup, lock, identity, log);
       node.#addresses = await sup.request('session', { type: 'addresses' }).catch(() => []);
+      if (initialLimits !== UNLIMITED) await node.setLimits(initialLimits);
+      if (config.web) await node.#startWeb(config.web);
+      node.#log.info({ addresses: node.#addresses, web: node.#web?.server.url }, 'node started');
       return node;
     } catch (err) {
+      if (node) await node.#closeWeb();
       await sup.stop().catch(() => {});
       lock.release();
       throw err;
     }
+  }
+
+  async #startWeb(web: NonNullable<NodeConfig['web']>): Promise<void> {
+    if (typeof web !== 'object' || !Number.isInteger(web.port) || web.port < 0 || web.port > 65535) {
+      throw ScpError.badInput('web.port must be a port number (0 = any free port)');
+    }
+    const { startWebServer } = await import('./web/web-server.js');
+    const token = loadOrCreateToken(this.dataDir);
+    const server = await startWebServer(this as never, { host: web.host ?? '127.0.0.1', port: web.port, token }).catch((err: NodeJS.ErrnoException) => {
+      throw err?.code === 'EADDRINUSE' ? new ScpError('CONFLICT', `web port ${web.port} is in use; pick another (or 0 for any free port)`) : err;
+    });
+    this.#web = { server, token };
+    componentLogger(this.#log, 'web').info({ url: server.url }, 'web UI and control endpoint listening');
+  }
+
+  async #closeWeb(): Promise<void> {
+    const web = this.#web;
+    this.#web = undefined;
+    await web?.server.close().catch(() => {});
+  }
+
+  /** The web UI's address with the access token (`http://host:port/?token=…`); needs `Node.start({ web })`. */
+  webUrl(): string {
+    if (!this.#web) throw ScpError.badInput('the web UI is off; start the node with Node.start({ web: { port } })');
+    return `${this.#web.server.url}/?token=${this.#web.token}`;
+  }
+
+  /** The effective bandwidth and concurrency limits (null = unlimited). */
+  limits(): NodeLimits {
+    return { ...this.#limits };
+  }
+
+  /**
+   * Changes limits live (a partial record; null lifts a limit) and forwards them to the actors that enforce
+   * them. The report says which actors applied them, which do not support limits yet, and which failed.
+   */
+  async setLimits(patch: Partial<NodeLimits>, _opts: CallOpts = {}): Promise<SetLimitsReport> {
+    this.#live();
+    const next = mergeLimits(this.#limits, patch);
+    this.#limits = next;
+    const report = await forwardLimits(next, (a, l) => this.#sendLimits(a, l));
+    componentLogger(this.#log, 'limits').info({ limits: next, applied: report.applied.map((x) => x.actor), unsupported: report.unsupported }, 'limits set');
+    return report;
+  }
+
+  // The enforcing actors declare `setLimits: LimitsMailboxEntry` (src/limits.ts) in their mailbox; until they
+  // do, the runtime answers "no message" and forwardLimits reports the actor as unsupported.
+  #sendLimits(actor: ActorName, limits: NodeLimits): Promise<{ applied?: (keyof NodeLimits)[] } | undefined> {
+    const send = this.#sup.request as unknown as (a: string, body: { type: 'setLimits'; limits: NodeLimits }) => Promise<{ applied?: (keyof NodeLimits)[] } | undefined>;
+    return send.call(this.#sup, actor, { type: 'setLimits', limits });
   }
 
   get state(): NodeState {
@@ -205,6 +298,61 @@ export class Node {
     return this.#sup.request('index', { type: 'search', query, ...q }, { signal, timeoutMs });
   }
 
+  // ---------------------------------------------------------------- public browse and communities (docs/COMMUNITIES.md)
+
+  /** LIST_PUBLIC_SHARES to connected and LAN peers: their public shares (private ones are never listed). */
+  async listPublicSharesFromPeers(opts: { maxPeers?: number } & CallOpts = {}): Promise<PublicShareView[]> {
+    this.#live();
+    const { signal, timeoutMs, ...q } = opts;
+    return this.#sup.request('index', { type: 'listPublicSharesFromPeers', ...q }, { signal, timeoutMs: timeoutMs ?? 60_000 });
+  }
+
+  /** A new community key pair (kept as publisher "community:<name>"), joined at once. Hand out both values. */
+  async createCommunity(name: string, opts: CallOpts = {}): Promise<{ communityId: string; sharePubkey: string }> {
+    this.#live();
+    return this.#sup.request('index', { type: 'createCommunity', name }, { ...opts, timeoutMs: opts.timeoutMs ?? 60_000 });
+  }
+
+  /** Joins with the community's id and share pubkey (a mismatch is BAD_INPUT); joining again updates the options. */
+  async joinCommunity(
+    communityId: string,
+    sharePubkey: string,
+    opts: { name?: string; membershipToken?: string; strict?: boolean } & CallOpts = {},
+  ): Promise<CommunityInfo> {
+    this.#live();
+    const { signal, timeoutMs, ...o } = opts;
+    return this.#sup.request('index', { type: 'joinCommunity', communityId, sharePubkey, ...o }, { signal, timeoutMs: timeoutMs ?? 60_000 });
+  }
+
+  async leaveCommunity(communityId: string, opts: CallOpts = {}): Promise<{ left: boolean }> {
+    this.#live();
+    return this.#sup.request('index', { type: 'leaveCommunity', communityId }, { ...opts, timeoutMs: opts.timeoutMs ?? 30_000 });
+  }
+
+  async listCommunities(opts: CallOpts = {}): Promise<CommunityInfo[]> {
+    this.#live();
+    return this.#sup.request('index', { type: 'listCommunities' }, opts);
+  }
+
+  async listCommunityParticipants(communityId: string, opts: CallOpts = {}): Promise<CommunityParticipant[]> {
+    this.#live();
+    return this.#sup.request('index', { type: 'listCommunityParticipants', communityId }, { ...opts, timeoutMs: opts.timeoutMs ?? 120_000 });
+  }
+
+  /** Public shares of a joined community's members, page by page; a non-member gets an empty result. */
+  async browseCommunityShares(communityId: string, opts: { cursor?: string | null; limit?: number } & CallOpts = {}): Promise<CommunityBrowse> {
+    this.#live();
+    const { signal, timeoutMs, ...q } = opts ?? {};
+    return this.#sup.request('index', { type: 'browseCommunityShares', communityId, ...q }, { signal, timeoutMs: timeoutMs ?? 120_000 });
+  }
+
+  /** A membership token (hex CBOR) for a member node, signed with a community key this node created. */
+  async issueMembershipToken(communityId: string, memberNodePubkey: string, opts: { ttlSecs?: number } & CallOpts = {}): Promise<{ token: string; expiresAt: bigint }> {
+    this.#live();
+    const { signal, timeoutMs, ...q } = opts;
+    return this.#sup.request('index', { type: 'issueMembershipToken', communityId, memberNodePubkey, ...q }, { signal, timeoutMs });
+  }
+
   // ---------------------------------------------------------------- downloads and seeding
 
   /** Downloads items of a subscribed share under `targetDir`, rebuilding folder paths safely; resolves when all are verified. */
@@ -254,6 +402,7 @@ export class Node {
   stop(_opts: CallOpts = {}): Promise<void> {
     this.#stopping ??= (async () => {
       if (this.#state === 'running') this.#state = 'stopping';
+      await this.#closeWeb();
       await this.#sup.stop();
       this.#lock.release();
       if (this.#state !== 'failed') this.#state = 'stopped';

@@ -44,8 +44,11 @@ export const CONTROL_METHODS = [
   'listCommunities',
   'listCommunityParticipants',
   'browseCommunityShares',
+  'issueMembershipToken',
   'shareLink',
   'status',
+  'limits',
+  'setLimits',
 ] as const;
 export type ControlMethod = (typeof CONTROL_METHODS)[number];
 

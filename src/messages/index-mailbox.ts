@@ -88,7 +88,67 @@ export interface SyncReport {
   failed: Array<{ shareId: string; code: string; error: string }>;
 }
 
+// ---------------------------------------------------------------- communities and public browse (issue 10)
+
+export interface CommunityInfo {
+  communityId: string;
+  sharePubkey: string;
+  name: string | null;
+  /** We hold the community key (we created it) and can issue membership tokens. */
+  owner: boolean;
+  /** As a responder, we require membership tokens (PROTOCOL.md §10.3 strict mode). */
+  strict: boolean;
+  hasToken: boolean;
+  /** Unix seconds. */
+  joinedAt: bigint;
+}
+
+/** A public share as a browse shows it; subscribe with `shareId` + `sharePubkey` (the `peer` serves its manifest). */
+export interface PublicShareView {
+  shareId: string;
+  sharePubkey: string;
+  latestSeq: bigint;
+  latestManifestId: string;
+  title: string | null;
+  description: string | null;
+  /** The address that listed it ("tcp://ip:port@pubkey"), null for our own. */
+  peer: string | null;
+  /** The listing node's key when known. */
+  peerPubkey: string | null;
+}
+
+export interface CommunityParticipant {
+  /** Hex node key when known (directory records always carry it; classic members only via a pubkey hint). */
+  nodePubkey: string | null;
+  addresses: string[];
+  /** GET_COMMUNITY_STATUS answer: true joined, false not joined, null unreachable. */
+  joined: boolean | null;
+  name: string | null;
+  /** Where we learned of it: the extension's signed directory, the classic community:info record, or both. */
+  source: 'directory' | 'dht' | 'both';
+  /** Speaks the communities-at-scale extension (null: not probed). */
+  extension: boolean | null;
+}
+
+export interface CommunityBrowse {
+  shares: PublicShareView[];
+  nextCursor: string | null;
+}
+
 export interface IndexMailbox extends CommonMailbox, WireMailboxEntry {
+  createCommunity: { req: { name: string }; reply: { communityId: string; sharePubkey: string } };
+  joinCommunity: {
+    req: { communityId: string; sharePubkey: string; name?: string | null; membershipToken?: string | null; strict?: boolean };
+    reply: CommunityInfo;
+  };
+  leaveCommunity: { req: { communityId: string }; reply: { left: boolean } };
+  listCommunities: { req: object; reply: CommunityInfo[] };
+  listCommunityParticipants: { req: { communityId: string }; reply: CommunityParticipant[] };
+  browseCommunityShares: { req: { communityId: string; cursor?: string | null; limit?: number }; reply: CommunityBrowse };
+  /** Hex CBOR of a CommunityMembershipToken for `memberNodePubkey`, signed with a community key we hold. */
+  issueMembershipToken: { req: { communityId: string; memberNodePubkey: string; ttlSecs?: number }; reply: { token: string; expiresAt: bigint } };
+  listPublicSharesFromPeers: { req: { maxPeers?: number }; reply: PublicShareView[] };
+
   subscribe: { req: { shareId: string; sharePubkey?: string | null; trust?: Trust }; reply: Subscription };
   unsubscribe: { req: { shareId: string }; reply: { removed: boolean } };
   listSubscriptions: { req: object; reply: Subscription[] };

@@ -42,3 +42,8 @@ export * from './relay-messages.js';
 export * from './share-messages.js';
 export * from './lan.js';
 // end of wire messages
+
+// ---------------------------------------------------------------------------------------------------------
+// community extension (docs/COMMUNITIES.md)
+export * from './community-ext.js';
+// end community extension

@@ -47,6 +47,26 @@ import type {
   ListPublicShares,
   PublicShareList,
 } from './share-messages.js';
+// community extension (docs/COMMUNITIES.md): numbers outside the reference's registry, answered under their own number
+import {
+  CommunityExtMessageType,
+  communityMemberAnnounceCodec,
+  communityMemberAnnounceResultCodec,
+  communityMembersDeltaCodec,
+  communityMembersDeltaResultCodec,
+  communityMembersPageCodec,
+  communityMembersPageResultCodec,
+} from './community-ext.js';
+import type {
+  CommunityMemberAnnounce,
+  CommunityMemberAnnounceResult,
+  CommunityMembersDelta,
+  CommunityMembersDeltaResult,
+  CommunityMembersPage,
+  CommunityMembersPageResult,
+} from './community-ext.js';
+const X = CommunityExtMessageType;
+// end community extension
 
 export const MessageType = {
   PEX_OFFER: 100,
@@ -77,7 +97,7 @@ export const MessageType = {
 } as const;
 export type MessageType = (typeof MessageType)[keyof typeof MessageType];
 
-const NAMES = new Map<number, string>(Object.entries(MessageType).map(([k, v]) => [v, k]));
+const NAMES = new Map<number, string>([...Object.entries(MessageType), ...Object.entries(CommunityExtMessageType)].map(([k, v]) => [v, k]));
 
 export function isKnownMessageType(type: number): type is MessageType {
   return NAMES.has(type);
@@ -131,11 +151,15 @@ export type RequestType =
   | typeof MessageType.RELAY_LIST_REQUEST
   | typeof MessageType.HAVE_CONTENT
   | typeof MessageType.GET_CHUNK
-  | typeof MessageType.GET_CHUNK_HASHES;
+  | typeof MessageType.GET_CHUNK_HASHES
+  // community extension
+  | typeof X.COMMUNITY_MEMBERS_PAGE
+  | typeof X.COMMUNITY_MEMBERS_DELTA
+  | typeof X.COMMUNITY_MEMBER_ANNOUNCE;
 
 interface RequestInfo {
   /** The type number of a successful answer (several requests are answered under their own number). */
-  readonly responseType: MessageType;
+  readonly responseType: MessageType | RequestType;
   readonly rateClass: RateClass;
 }
 
@@ -158,6 +182,10 @@ export const REQUESTS: Readonly<Record<RequestType, RequestInfo>> = Object.freez
   [T.HAVE_CONTENT]: { responseType: T.HAVE_CONTENT, rateClass: 'other' },
   [T.GET_CHUNK]: { responseType: T.CHUNK_DATA, rateClass: 'chunk' },
   [T.GET_CHUNK_HASHES]: { responseType: T.CHUNK_HASH_LIST, rateClass: 'fetch' },
+  // community extension
+  [X.COMMUNITY_MEMBERS_PAGE]: { responseType: X.COMMUNITY_MEMBERS_PAGE, rateClass: 'fetch' },
+  [X.COMMUNITY_MEMBERS_DELTA]: { responseType: X.COMMUNITY_MEMBERS_DELTA, rateClass: 'fetch' },
+  [X.COMMUNITY_MEMBER_ANNOUNCE]: { responseType: X.COMMUNITY_MEMBER_ANNOUNCE, rateClass: 'fetch' },
 });
 
 /** Types that are only ever answers (or, for PROVIDERS, a DHT value); received as a request → error envelope. */
@@ -177,7 +205,7 @@ export function isRequestType(type: number): type is RequestType {
   return Object.prototype.hasOwnProperty.call(REQUESTS, type);
 }
 
-export function responseTypeFor(requestType: RequestType): MessageType {
+export function responseTypeFor(requestType: RequestType): MessageType | RequestType {
   return REQUESTS[requestType].responseType;
 }
 
@@ -238,6 +266,9 @@ export interface RequestPayloads {
   [T.HAVE_CONTENT]: HaveContent;
   [T.GET_CHUNK]: GetChunk;
   [T.GET_CHUNK_HASHES]: GetChunkHashes;
+  [X.COMMUNITY_MEMBERS_PAGE]: CommunityMembersPage;
+  [X.COMMUNITY_MEMBERS_DELTA]: CommunityMembersDelta;
+  [X.COMMUNITY_MEMBER_ANNOUNCE]: CommunityMemberAnnounce;
 }
 
 /** Keyed by the request type they answer. */
@@ -258,6 +289,9 @@ export interface ResponsePayloads {
   [T.HAVE_CONTENT]: Ack;
   [T.GET_CHUNK]: ChunkData;
   [T.GET_CHUNK_HASHES]: ChunkHashList;
+  [X.COMMUNITY_MEMBERS_PAGE]: CommunityMembersPageResult;
+  [X.COMMUNITY_MEMBERS_DELTA]: CommunityMembersDeltaResult;
+  [X.COMMUNITY_MEMBER_ANNOUNCE]: CommunityMemberAnnounceResult;
 }
 
 export const REQUEST_CODECS: { readonly [K in RequestType]: MessageCodec<RequestPayloads[K]> } = Object.freeze({
@@ -277,6 +311,9 @@ export const REQUEST_CODECS: { readonly [K in RequestType]: MessageCodec<Request
   [T.HAVE_CONTENT]: haveContentCodec,
   [T.GET_CHUNK]: getChunkCodec,
   [T.GET_CHUNK_HASHES]: getChunkHashesCodec,
+  [X.COMMUNITY_MEMBERS_PAGE]: communityMembersPageCodec,
+  [X.COMMUNITY_MEMBERS_DELTA]: communityMembersDeltaCodec,
+  [X.COMMUNITY_MEMBER_ANNOUNCE]: communityMemberAnnounceCodec,
 });
 
 export const RESPONSE_CODECS: { readonly [K in RequestType]: MessageCodec<ResponsePayloads[K]> } = Object.freeze({
@@ -296,6 +333,9 @@ export const RESPONSE_CODECS: { readonly [K in RequestType]: MessageCodec<Respon
   [T.HAVE_CONTENT]: ackCodec,
   [T.GET_CHUNK]: chunkDataCodec,
   [T.GET_CHUNK_HASHES]: chunkHashListCodec,
+  [X.COMMUNITY_MEMBERS_PAGE]: communityMembersPageResultCodec,
+  [X.COMMUNITY_MEMBERS_DELTA]: communityMembersDeltaResultCodec,
+  [X.COMMUNITY_MEMBER_ANNOUNCE]: communityMemberAnnounceResultCodec,
 });
 
 export type DecodedRequest = { [K in RequestType]: { type: K; payload: RequestPayloads[K] } }[RequestType];

@@ -236,13 +236,21 @@ export class DhtCore {
     return id;
   }
 
+  /** Replaces the seed peers used when the routing table holds fewer than K contacts (the session's contacts). */
+  setSeeds(seeds: readonly PeerAddr[]): void {
+    this.seeds = [...seeds];
+  }
+
   findNode(target: NodeId, now: Millis): number {
     return this.startLookup('node', target, undefined, 'user', now);
   }
 
-  /** Iterative FIND_VALUE; a valid local hit completes at once. */
-  findValue(key: Uint8Array, now: Millis): number {
-    const local = this.localHit(key, now);
+  /**
+   * Iterative FIND_VALUE; a valid local hit completes at once unless `network` asks for the network's copy
+   * (provider records, whose local copy may be our own or a stale cache).
+   */
+  findValue(key: Uint8Array, now: Millis, opts: { network?: boolean } = {}): number {
+    const local = opts.network ? undefined : this.localHit(key, now);
     if (local) return this.completeLocal('value', key, local);
     return this.startLookup('value', targetOfKey(key), key, 'user', now);
   }
@@ -406,7 +414,8 @@ export class DhtCore {
       const v = result.value;
       const existing = this.store.peek(v.key, now);
       const keep = existing && op.lookup.kind === 'share-head' && this.isNewerHead(existing.value, v.value);
-      if (!keep) this.store.put(v.key, v.value, Number(v.ttlSecs > 604_800n ? 604_800n : v.ttlSecs), now, { remote: true });
+      // Our own published value (a provider record naming us) is never replaced by a network copy.
+      if (!keep && !this.published.has(toHex(v.key))) this.store.put(v.key, v.value, Number(v.ttlSecs > 604_800n ? 604_800n : v.ttlSecs), now, { remote: true });
     }
     if (this.joining.delete(op.id) && this.joinRefresh) this.refreshFarBuckets(now);
     if (op.purpose === 'user') this.emit({ kind: 'lookup-done', opId: op.id, result });

@@ -65,6 +65,8 @@ export interface DownloadJobInit {
   parallelChunks?: number;
   /** Per GET_CHUNK / GET_CHUNK_HASHES request. Default 8 s. */
   requestTimeoutMs?: number;
+  /** First rest of a peer that answers "rate limit exceeded" (doubles per rest, ≤ 30 s). Default 2 s. */
+  rateLimitRestMs?: number;
   /** Providers probed at once with GET_CHUNK_HASHES. Default 8. */
   probeConcurrency?: number;
   policy?: Omit<SwarmSchedulerInit, 'chunkCount' | 'verified' | 'peers'>;
@@ -86,6 +88,10 @@ export interface DownloadJobResult {
 }
 
 const MAX_FINALIZE_RETRIES = 2;
+const RATE_LIMIT_REST_MS = 2_000;
+const RATE_LIMIT_MAX_REST_MS = 30_000;
+/** Rounds of 300 ms with nothing in flight before a download gives up (peers may be resting meanwhile). */
+const DEFAULT_MAX_STALL_ROUNDS = 400;
 
 interface LoopHandle {
   resolve(): void;
@@ -113,6 +119,9 @@ export class DownloadJob {
   #fetched = 0;
   #persisting: Promise<unknown> = Promise.resolve();
   #running: Promise<DownloadJobResult> | undefined;
+  /** Peers resting after a rate-limit answer → the timer that brings them back. */
+  readonly #resting = new Map<string, TimerHandle>();
+  readonly #rests = new Map<string, number>();
 
   constructor(components: DownloadJobComponents, init: DownloadJobInit) {
     if (init.contentId.length !== 32) throw ScpError.badInput('content id must be 32 bytes');
@@ -373,6 +382,7 @@ export class DownloadJob {
         peers: [...this.#peers.keys()].map((peer) => ({ peer })),
         parallelChunks: this.#init.parallelChunks ?? this.#init.policy?.parallelChunks ?? 8,
         requestTimeoutMs: this.#init.policy?.requestTimeoutMs ?? (this.#init.requestTimeoutMs ?? 8_000) + 2_000,
+        maxStallRounds: this.#init.policy?.maxStallRounds ?? DEFAULT_MAX_STALL_ROUNDS,
       },
     );
     this.#scheduler = s;
@@ -452,9 +462,28 @@ export class DownloadJob {
       (err: unknown) => {
         if (this.#inFlight.get(key) === ctl) this.#inFlight.delete(key);
         if (ctl.signal.aborted || this.#stopMode || s !== this.#scheduler) return;
-        this.#input({ type: 'chunkFailed', peer: peerKey, chunkIndex: index, reason: failureReason(err) });
+        if (isRateLimited(err)) this.#rest(peerKey);
+        else this.#input({ type: 'chunkFailed', peer: peerKey, chunkIndex: index, reason: failureReason(err) });
       },
     );
+  }
+
+  /**
+   * The peer rate-limits us (the reference allows 600 GET_CHUNK a minute per peer): not the chunk's fault, so
+   * the peer leaves the swarm for a while (its chunks go back to the queue uncharged) and then comes back.
+   */
+  #rest(peerKey: string): void {
+    const s = this.#scheduler as SwarmScheduler;
+    if (this.#resting.has(peerKey)) return;
+    const n = (this.#rests.get(peerKey) ?? 0) + 1;
+    this.#rests.set(peerKey, n);
+    const ms = Math.min(RATE_LIMIT_MAX_REST_MS, (this.#init.rateLimitRestMs ?? RATE_LIMIT_REST_MS) * 2 ** (n - 1));
+    const h = this.#c.clock.setTimeout(() => {
+      this.#resting.delete(peerKey);
+      if (s === this.#scheduler) this.#input({ type: 'peerAdded', peer: peerKey });
+    }, ms);
+    this.#resting.set(peerKey, h);
+    this.#input({ type: 'peerGone', peer: peerKey });
   }
 
   #onChunk(peerKey: string, index: number, payload: Uint8Array, ctl: AbortController): void {
@@ -542,6 +571,10 @@ export class DownloadJob {
   }
 
   #clearTimer(): void {
+    if (this.#stopMode || this.#scheduler?.finished) {
+      for (const h of this.#resting.values()) this.#c.clock.clearTimeout(h);
+      this.#resting.clear();
+    }
     if (this.#timer !== undefined) this.#c.clock.clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#timerAt = Infinity;
@@ -561,6 +594,8 @@ export class DownloadJob {
 
   async #afterError(): Promise<void> {
     this.#abort.abort();
+    for (const h of this.#resting.values()) this.#c.clock.clearTimeout(h);
+    this.#resting.clear();
     for (const c of this.#inFlight.values()) c.abort();
     this.#inFlight.clear();
     await Promise.allSettled([...this.#writes]);
@@ -605,6 +640,11 @@ export class DownloadJob {
 
 function reqKey(peer: string, index: number): string {
   return `${index}|${peer}`;
+}
+
+function isRateLimited(err: unknown): boolean {
+  const e = err as { code?: unknown; details?: { text?: unknown } } | undefined;
+  return e?.code === 'REMOTE' && typeof e.details?.text === 'string' && e.details.text.includes('rate limit');
 }
 
 function failureReason(err: unknown): ChunkFailureReason {

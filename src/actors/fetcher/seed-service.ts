@@ -7,7 +7,8 @@
  * - Inbound wire requests: GET_CHUNK → CHUNK_DATA (the encoded reply's buffer is transferred, not copied),
  *   GET_CHUNK_HASHES → CHUNK_HASH_LIST (cached; computed from the file on demand), HAVE_CONTENT → empty ack.
  *   Errors carry the reference's texts ("chunk not found", "chunk hashes not found").
- * - Announcing is best effort: a DHT that is down never fails seeding; `pendingAnnounces` are retried.
+ * - Announcing is best effort and in the background: a DHT that is down never fails or delays seeding;
+ *   `pendingAnnounces` are retried.
  */
 import { stat } from 'node:fs/promises';
 import { isAbsolute } from 'node:path';
@@ -101,7 +102,8 @@ export class SeedService {
     const rec: StoredSeed = { contentId, path: req.path, size, chunkHashes: new Uint8Array(hashes), addedAt: this.#c.now() };
     await this.#c.seeds.put(contentId, rec);
     this.#c.reader.register(contentId, req.path, size);
-    await this.#announce(contentId);
+    // In the background: a slow or absent DHT never holds up (or fails) seeding; failures are retried.
+    void this.#announce(contentId);
   }
 
   /** Stops serving and unpublishes our provider entry; false when it was not seeded. */
@@ -143,7 +145,7 @@ export class SeedService {
   async handleWire(req: WireRequest): Promise<WireReply | Transfer<WireReply>> {
     let decoded: ReturnType<typeof decodeRequestPayload>;
     try {
-      decoded = decodeRequestPayload(req.type, req.payload);
+      decoded = decodeRequestPayload(req.messageType, req.payload);
     } catch (err) {
       return { error: err instanceof ProtocolError ? (err.wireText ?? err.message) : String((err as Error).message) };
     }

@@ -4,7 +4,6 @@ import { peerAddrKey, type PeerAddr } from '../../protocol/peer-addr.js';
 import { openEnvironment, subDatabase } from '../../store/environment.js';
 import type { ActorContext, ActorDefinition } from '../runtime/actor-definition.js';
 import type { TimerHandle } from '../runtime/clock.js';
-import type { CallOptions } from '../runtime/rpc-endpoint.js';
 import { withTransfer } from '../runtime/transfer.js';
 import { ChunkReader } from './chunk-reader.js';
 import { concatHashes, type PeerRequest } from './download-job.js';
@@ -129,17 +128,15 @@ interface SessionClient {
   contacts(): Promise<PeerAddr[]>;
 }
 
-/**
- * The session mailbox as the fetcher uses it. NOTE: session-mailbox.ts declares `request` with a field named
- * `type` (the SCP2P message number), which collides with the mailbox's own `type: 'request'` discriminant and
- * makes the message uncallable in typed code. Until the contract renames it, the number travels as
- * `messageType` (the cast is confined here).
- */
+/** The session mailbox as the fetcher uses it. */
 function sessionClient(ctx: ActorContext): SessionClient {
-  const untyped = ctx.peers.request as unknown as (actor: 'session', body: Record<string, unknown>, opts?: CallOptions) => Promise<{ payload: Uint8Array }>;
   return {
     request: async (to, type, payload, opts) => {
-      const r = await untyped('session', { type: 'request', to, messageType: type, payload, timeoutMs: opts.timeoutMs }, { timeoutMs: opts.timeoutMs + 2_000, signal: opts.signal });
+      const r = await ctx.peers.request(
+        'session',
+        { type: 'request', to, messageType: type, payload, timeoutMs: opts.timeoutMs },
+        { timeoutMs: opts.timeoutMs + 2_000, signal: opts.signal },
+      );
       return r.payload;
     },
     selfAddrs: () => ctx.peers.request('session', { type: 'selfAddrs' }, { timeoutMs: 5_000 }),

@@ -31,6 +31,8 @@ import { loadSubscription, subscriptionView, type StoredSubscription } from './s
 import { normalizeShareId, searchScope, subscribe as subscribeCore, type SubscriptionRecord } from './subscriptions.js';
 import { runSync } from './sync-run.js';
 import { handleWire } from './wire-handlers.js';
+import { createCommunityService } from './communities/community-service.js';
+import { COMMUNITY_WIRE_TYPES } from './communities/community-wire.js';
 
 /** Head and manifest TTL in the DHT (the reference's default, §5.3); re-put at every start and every republish. */
 const DHT_TTL_SECS = 86_400;
@@ -323,6 +325,19 @@ export const actor: ActorDefinition<'index'> = {
     scheduleSync(FIRST_SYNC_DELAY_MS);
     scheduleRepublish(FIRST_SYNC_DELAY_MS);
 
+    // ------------------------------------------------------------------ communities (communities/*, docs/COMMUNITIES.md)
+
+    const communities = createCommunityService({
+      ctx,
+      env,
+      keyring,
+      passphrase,
+      ownShares: owns,
+      manifestCommunities: (id) => manifests.get(id)?.communities.map((c) => toHex(c)) ?? [],
+      wallNowMs: wallNow,
+      later,
+    });
+
     // ------------------------------------------------------------------ search scope
 
     const scope = (): Map<string, ShareScope> => {
@@ -342,6 +357,7 @@ export const actor: ActorDefinition<'index'> = {
 
     return {
       handlers: {
+        ...communities.handlers,
         async subscribe(req) {
           let shareId = req.shareId;
           let sharePubkey = req.sharePubkey ?? null;
@@ -434,7 +450,9 @@ export const actor: ActorDefinition<'index'> = {
           return all.filter((i) => want.includes(i.contentId));
         },
         wire: (req) =>
-          handleWire(
+          COMMUNITY_WIRE_TYPES.has(req.messageType)
+            ? communities.wire(req)
+            : handleWire(
             {
               manifestBytes: (id) => {
                 // Only manifests we stand behind: our active shares' and our subscriptions' latest.

@@ -15,6 +15,7 @@ import {
   type RateClass,
   type RequestType,
 } from '../../protocol/registry.js';
+import { CommunityExtMessageType as X } from '../../protocol/community-ext.js';
 
 export type RequestOwner = Extract<ActorName, 'session' | 'dht' | 'index' | 'fetcher' | 'relay'>;
 
@@ -38,6 +39,10 @@ export const REQUEST_ROUTES: Readonly<Record<RequestType, RequestOwner>> = Objec
   [T.HAVE_CONTENT]: 'fetcher',
   [T.GET_CHUNK]: 'fetcher',
   [T.GET_CHUNK_HASHES]: 'fetcher',
+  // community extension (docs/COMMUNITIES.md)
+  [X.COMMUNITY_MEMBERS_PAGE]: 'index',
+  [X.COMMUNITY_MEMBERS_DELTA]: 'index',
+  [X.COMMUNITY_MEMBER_ANNOUNCE]: 'index',
 });
 
 export type Route =

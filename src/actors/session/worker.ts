@@ -1,14 +1,99 @@
+/**
+ * Session actor: owns every socket. Listeners (TLS, QUIC), authenticated connections, request routing in both
+ * directions, PEX, the peer DB and LAN discovery — all in session-manager.ts; this file reads the config, the
+ * node key and the peer DB store, and maps the mailbox (messages/session-mailbox.ts) onto the manager.
+ */
+import { randomBytes } from 'node:crypto';
 import type { ActorDefinition } from '../runtime/actor-definition.js';
+import { withTransfer } from '../runtime/transfer.js';
+import { ScpError } from '../../errors.js';
+import { openEnvironment, subDatabase } from '../../store/environment.js';
+import type { Capabilities } from '../../protocol/peer-addr.js';
+import { loadNodeSeed } from './node-key.js';
+import type { PeerDbSnapshot } from './peer-db.js';
+import { SessionManager } from './session-manager.js';
+import type { TransportPreference } from './transport/transport-policy.js';
+import type { ListenConfig } from './listeners.js';
 
-/** Session actor: a shell (no listeners yet) that answers with no peers and no addresses. */
+const DEFAULT_CAPABILITIES: Capabilities = { dht: true, store: true, relay: false, contentSeed: true, mobileLight: false };
+const SNAPSHOT_KEY = 'snapshot';
+
 export const actor: ActorDefinition<'session'> = {
   name: 'session',
-  start() {
+  async start(ctx) {
+    const cfg = ctx.config;
+    const env = openEnvironment(ctx.dataDir);
+    ctx.defer(() => env.close());
+    const passphrase = typeof cfg.keyPassphrase === 'string' && cfg.keyPassphrase ? cfg.keyPassphrase : undefined;
+    const nodeSeed = loadNodeSeed(env, passphrase);
+    const peerStore = subDatabase<PeerDbSnapshot>(env, 'session', 'peer-db');
+    // Wall-clock unix ms on the injected clock (a virtual clock gives virtual dates).
+    const epochMs = typeof cfg.epochMs === 'number' ? cfg.epochMs : Date.now() - ctx.clock.now();
+
+    const manager = new SessionManager(
+      {
+        clock: ctx.clock,
+        random: ctx.random,
+        now: () => Math.floor(epochMs + ctx.clock.now()),
+        randomBytes: (n) => new Uint8Array(randomBytes(n)),
+        store: { load: () => peerStore.get(SNAPSHOT_KEY), save: (s) => peerStore.put(SNAPSHOT_KEY, s).then(() => {}) },
+        peers: ctx.peers,
+        emit: (e) => ctx.emit(e),
+      },
+      {
+        nodeSeed,
+        listen: readListen(cfg.listen),
+        host: typeof cfg.host === 'string' && cfg.host ? cfg.host : '0.0.0.0',
+        bootstrap: Array.isArray(cfg.bootstrap) ? cfg.bootstrap.filter((s): s is string => typeof s === 'string') : [],
+        lanDiscovery: cfg.lanDiscovery === true,
+        capabilities: { ...DEFAULT_CAPABILITIES, ...(isObject(cfg.capabilities) ? (cfg.capabilities as Partial<Capabilities>) : {}) },
+        transportPolicy: readPolicy(cfg.transportPolicy),
+        ...(typeof cfg.lanPort === 'number' ? { lanPort: cfg.lanPort } : {}),
+      },
+    );
+    ctx.defer(() => manager.destroy());
+    await manager.start();
+
     return {
       handlers: {
-        peers: () => [],
-        addresses: () => [],
+        peers: () => manager.peers(),
+        addresses: () => manager.addresses(),
+        selfAddrs: () => manager.selfAddrs(),
+        connect: (req) => manager.connect(req.addr, req.timeoutMs),
+        contacts: (req) => manager.contacts(req.limit ?? 64, req.connectedOnly ?? false),
+        request: async (req) => {
+          const r = await manager.request(req.to, req.messageType, req.payload, req.timeoutMs);
+          // One copy into a buffer of its own, moved to the caller: never a view into a socket's (pooled) memory.
+          const buf = new ArrayBuffer(r.payload.length);
+          const payload = new Uint8Array(buf);
+          payload.set(r.payload);
+          return withTransfer({ payload, from: r.from }, [buf]);
+        },
+      },
+      async stop() {
+        await manager.stop();
       },
     };
   },
 };
+
+/** `listen: null` (or absent) = no listeners; each port: a number (0 = any free port) or null = off. */
+function readListen(v: unknown): ListenConfig | null {
+  if (!isObject(v)) return null;
+  const port = (p: unknown): number | null => {
+    if (p === null || p === undefined) return null;
+    if (typeof p !== 'number' || !Number.isInteger(p) || p < 0 || p > 65_535) throw ScpError.badInput(`listen port must be 0..65535 or null, got ${String(p)}`);
+    return p;
+  };
+  return { tcp: port((v as Record<string, unknown>).tcp), quic: port((v as Record<string, unknown>).quic) };
+}
+
+function readPolicy(v: unknown): TransportPreference {
+  if (v === undefined || v === null) return 'prefer-tcp';
+  if (v === 'prefer-tcp' || v === 'prefer-quic' || v === 'auto') return v;
+  throw ScpError.badInput(`transportPolicy must be 'prefer-tcp', 'prefer-quic' or 'auto'`);
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null;
+}

@@ -1,6 +1,7 @@
 /** Registers every CLI command on the root program. */
 import type { Command } from 'commander';
 import { registerCatalog } from './catalog.js';
+import { registerCommunities } from './communities.js';
 import { registerIdentity } from './identity.js';
 import { registerNodeInfo } from './node-info.js';
 import { registerStart } from './start.js';
@@ -10,4 +11,5 @@ export function registerCommands(program: Command): void {
   registerNodeInfo(program);
   registerCatalog(program);
   registerIdentity(program);
+  registerCommunities(program);
 }

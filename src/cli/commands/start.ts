@@ -5,6 +5,9 @@
 import type { Command } from 'commander';
 import { loadOrCreateToken, removeControlInfo, writeControlInfo } from '../../control/control-file.js';
 import { startControlServer } from '../../control/server.js';
+import { ScpError } from '../../errors.js';
+import type { NodeLimits } from '../../limits.js';
+import { isLogLevel, type LogLevel } from '../../log.js';
 import type { Node as NodeClass } from '../../node.js';
 import { print } from '../output.js';
 import { effectiveSettings, ensureConfigFile, resolveDataDir, type FileSettings } from '../settings.js';
@@ -22,6 +25,7 @@ interface StartFlags {
   relays?: string;
   firewalled?: boolean;
   keyPassphraseEnv?: string;
+  logLevel?: string;
   json?: boolean;
 }
 
@@ -44,6 +48,7 @@ export function registerStart(program: Command): void {
     .option('--relays <addrs>', 'relays to register with when firewalled')
     .option('--firewalled', 'this node cannot accept inbound connections: register with a relay')
     .option('--key-passphrase-env <var>', 'read the key passphrase from this environment variable')
+    .option('--log-level <level>', 'JSON logs on stderr: fatal, error, warn, info, debug, trace or silent (default info, or $SCP2P_LOG_LEVEL)')
     .option('--json', 'print the start-up summary as JSON')
     .action(async (f: StartFlags) => {
       const dataDir = resolveDataDir(f.dataDir);
@@ -61,6 +66,10 @@ export function registerStart(program: Command): void {
         firewalled: f.firewalled,
       };
       const s = effectiveSettings(dataDir, flags);
+      const logLevel = f.logLevel ?? process.env.SCP2P_LOG_LEVEL ?? 'info';
+      if (!isLogLevel(logLevel)) throw ScpError.badInput(`--log-level must be one of fatal, error, warn, info, debug, trace, silent`);
+      // config.json may hold { "limits": { "maxDownloadBps": 1048576, ... } } (see docs/API.md, NodeLimits)
+      const limits = (s as { limits?: Partial<NodeLimits> }).limits;
       const passphrase = f.keyPassphraseEnv ? process.env[f.keyPassphraseEnv] : process.env.SCP2P_KEY_PASSPHRASE;
 
       // Loaded here so that `scp2p --help` and the client commands never load the engine.
@@ -76,16 +85,34 @@ export function registerStart(program: Command): void {
         firewalled: s.firewalled,
         keyPassphrase: passphrase || undefined,
         web: s.web === null || s.web === undefined ? undefined : { port: s.web, host: s.webHost },
+        logLevel: logLevel as LogLevel,
+        limits,
       } as Parameters<typeof NodeClass.start>[0]);
 
-      const token = loadOrCreateToken(dataDir);
-      const control = await startControlServer(node as never, {
-        host: s.webHost,
-        port: 0,
-        token,
-        onStopRequested: () => void shutdown('stop requested'),
-      });
+      // With --web the node's own web server (UI + control API + /metrics) is the control endpoint;
+      // without it, a control-only server on a free loopback port.
+      let control: { url: string; close(): Promise<void> };
+      let webUrl: string | undefined;
+      if (s.web !== null && s.web !== undefined) {
+        webUrl = node.webUrl();
+        control = { url: new URL(webUrl).origin, close: async () => {} }; // node.stop() closes it
+      } else {
+        const token = loadOrCreateToken(dataDir);
+        control = await startControlServer(node as never, {
+          host: s.webHost,
+          port: 0,
+          token,
+          onStopRequested: () => void shutdown('stop requested'),
+        });
+      }
       writeControlInfo(dataDir, { url: control.url, pid: process.pid, startedAt: Date.now() });
+      // `scp2p stop` through the web server, or a failed node, ends the process's work here too.
+      node.events$.subscribe({
+        next: (e) => {
+          if (e.type === 'NodeStopped' || e.type === 'NodeFailed') void shutdown(e.type === 'NodeFailed' ? 'node failed' : 'node stopped');
+        },
+        error: () => {},
+      });
 
       let stopping = false;
       async function shutdown(why: string): Promise<void> {
@@ -103,12 +130,13 @@ export function registerStart(program: Command): void {
       process.once('SIGTERM', () => void shutdown('SIGTERM'));
 
       const addresses = node.addresses();
-      print(f, { ...node.id, addresses, dataDir, control: control.url }, () =>
+      print(f, { ...node.id, addresses, dataDir, control: control.url, web: webUrl ?? null }, () =>
         [
           `scp2p node running (data dir ${dataDir})`,
           `node id:  ${node.id.nodeId}`,
           `share id: ${node.id.shareId}`,
           ...addresses.map((a: string) => `listening: ${a}`),
+          ...(webUrl ? [`web UI:   ${webUrl}`, `metrics:  ${control.url}/metrics`] : []),
           `stop with Ctrl-C or: scp2p stop --data-dir ${dataDir}`,
         ].join('\n'),
       );

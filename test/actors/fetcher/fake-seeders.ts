@@ -95,7 +95,7 @@ export function fakeNetwork(seeders: FakeSeeder[]): FakeNetwork {
       if (s.served >= s.failAfter) throw ScpError.remote('chunk not found');
       s.served++;
     }
-    const { value } = unwrapTransfer(await s.service.handleWire({ from: DOWNLOADER, type, reqId: reqId++, payload }));
+    const { value } = unwrapTransfer(await s.service.handleWire({ from: DOWNLOADER, messageType: type, reqId: reqId++, payload }));
     const reply = value as WireReply;
     if ('error' in reply) throw ScpError.remote(reply.error);
     if (type === MessageType.GET_CHUNK) {

@@ -1,0 +1,735 @@
+/**
+ * The session actor's state and I/O, around the pure cores: listeners, a pool of authenticated connections
+ * keyed by peer identity, dials with the transport policy, request routing both ways, PEX, the peer DB
+ * (persisted), bootstrap redial with backoff and LAN discovery. Protocol decisions stay in the cores
+ * (connection-core, pex, peer-db, rate-limiter, dispatch); this file wires them to sockets and ports.
+ *
+ * Pool: every established connection is filed under the remote's pubkey. A request goes to the least-loaded
+ * open connection of that identity that may carry our requests (an accepted connection only after the peer
+ * spoke PEX, connection-core's "responder requests" rule: ours always do on connect); a second connection is
+ * dialed in the background when all are busy. Nothing in the pool is closed for being spare: the core's idle
+ * timeout closes a connection nobody uses.
+ */
+import { ScpError } from '../../errors.js';
+import { bytesEqual, toHex } from '../../protocol/bytes.js';
+import { NonceTracker } from '../../protocol/handshake.js';
+import type { RandomBytes } from '../../protocol/keys.js';
+import { publicKeyFromSeed } from '../../protocol/keys.js';
+import { nodeIdFromPubkey } from '../../protocol/ids.js';
+import { peerAddrKey, type Capabilities, type PeerAddr } from '../../protocol/peer-addr.js';
+import { pexOfferCodec, pexRequestCodec, type PexOffer } from '../../protocol/pex.js';
+import { MessageType } from '../../protocol/registry.js';
+import type { NodeEvent } from '../../messages/node-events.js';
+import type { PeerRecord as ApiPeerRecord } from '../../messages/session-mailbox.js';
+import type { PeerRef, WireReply } from '../../messages/wire.js';
+import type { PeerDirectory } from '../runtime/actor-definition.js';
+import type { Clock, TimerHandle } from '../runtime/clock.js';
+import type { Random } from '../runtime/random.js';
+import { parseBootstrapPeer } from './bootstrap.js';
+import type { CloseReason, ConnectionLimits } from './connection-core.js';
+import { addrUrl, closeListeners, selfPeerAddrs, startListeners, type BoundListeners, type ListenConfig } from './listeners.js';
+import { LanSocket } from './lan-socket.js';
+import { PeerConnection, type InboundRequest, type PeerConnectionHooks } from './peer-connection.js';
+import { PeerDb, type PeerDbSnapshot } from './peer-db.js';
+import { answerPexRequest, mergePexOffer, ownOffer, PexScheduler, PEX_MAX_PEERS } from './pex.js';
+import { RateLimiter } from './rate-limiter.js';
+import { QuicTransport } from './transport/quic-transport.js';
+import { TlsTransport } from './transport/tls-transport.js';
+import { chooseTransports, ThroughputEstimator, type TransportPreference } from './transport/transport-policy.js';
+import type { Connection, Transport, TransportKind } from './transport/transport.js';
+
+export interface SessionInit {
+  nodeSeed: Uint8Array;
+  listen: ListenConfig | null;
+  host: string;
+  bootstrap: string[];
+  lanDiscovery: boolean;
+  capabilities: Capabilities;
+  transportPolicy: TransportPreference;
+  /** Keep dialing known peers until this many identities are connected. */
+  targetPeers?: number;
+  /** Connections per identity at most (parallel bulk requests). */
+  maxConnsPerPeer?: number;
+  /** A connection with this many requests in flight counts as busy (a further connection is dialed). */
+  busyLoad?: number;
+  maxConnections?: number;
+  connectionLimits?: Partial<ConnectionLimits>;
+  maintenanceMs?: number;
+  persistMs?: number;
+  /** A quick second PEX_REQUEST this long after connect, so peers that arrived meanwhile spread fast. */
+  pexFollowUpMs?: number;
+  lanPort?: number;
+}
+
+export interface PeerDbStore {
+  load(): PeerDbSnapshot | undefined;
+  save(s: PeerDbSnapshot): Promise<void> | void;
+}
+
+export interface SessionComponents {
+  clock: Clock;
+  random: Random;
+  /** Unix milliseconds. */
+  now(): number;
+  randomBytes: RandomBytes;
+  store: PeerDbStore;
+  peers: PeerDirectory;
+  emit(e: NodeEvent): void;
+}
+
+const DEFAULT_TIMEOUT_MS = 30_000;
+const PEX_TIMEOUT_MS = 10_000;
+const DIAL_TIMEOUT_MS = 5_000;
+const WIRE_TIMEOUT_MS = 30_000;
+const INTERNAL_TEXT = 'internal error';
+
+export class SessionManager {
+  readonly selfPubkey: Uint8Array;
+  readonly selfPubkeyHex: string;
+  readonly #c: SessionComponents;
+  readonly #init: SessionInit;
+  readonly #tls: Transport;
+  #quic: Transport | undefined;
+  readonly #limiter = new RateLimiter();
+  readonly #nonces = { tcp: new NonceTracker(), quic: new NonceTracker() };
+  readonly #db: PeerDb;
+  readonly #pex: PexScheduler;
+  readonly #estimator = new ThroughputEstimator();
+  readonly #conns = new Map<number, PeerConnection>();
+  readonly #byIdentity = new Map<string, Set<PeerConnection>>();
+  readonly #dialing = new Map<string, Promise<PeerConnection>>();
+  readonly #deferredPex = new Map<number, Array<'offer' | 'request'>>();
+  readonly #timers = new Set<TimerHandle>();
+  readonly #bootstrap: PeerAddr[] = [];
+  #listeners: BoundListeners = { tcp: null, quic: null };
+  #selfAddrs: PeerAddr[] = [];
+  #selfAddrKeys = new Set<string>();
+  #lan: LanSocket | undefined;
+  #nextConnId = 1;
+  #pexTimer: TimerHandle | undefined;
+  #pexArmedAt = Infinity;
+  #stopped = false;
+  #hooks: PeerConnectionHooks;
+
+  constructor(components: SessionComponents, init: SessionInit) {
+    this.#c = components;
+    this.#init = init;
+    this.selfPubkey = publicKeyFromSeed(init.nodeSeed);
+    this.selfPubkeyHex = toHex(this.selfPubkey);
+    this.#tls = new TlsTransport();
+    this.#db = new PeerDb({ random: components.random });
+    this.#pex = new PexScheduler({ random: components.random });
+    this.#hooks = {
+      now: components.now,
+      clock: components.clock,
+      onEstablished: (pc) => this.#onEstablished(pc),
+      onInbound: (pc, req) => this.#onInbound(pc, req),
+      onRequestsEnabled: (pc) => this.#flushDeferredPex(pc),
+      onClosed: (pc, reason) => this.#onClosed(pc, reason),
+    };
+  }
+
+  // ================================================================== lifecycle
+
+  async start(): Promise<void> {
+    const snap = this.#c.store.load();
+    if (snap) {
+      try {
+        this.#db.restore(snap);
+      } catch {
+        /* a damaged snapshot costs us the peer list, not the start */
+      }
+    }
+    this.#listeners = await startListeners(this.#init.listen, this.#init.host, { tcp: this.#tls, quic: () => this.#quicTransport() }, (conn) =>
+      this.#accept(conn),
+    );
+    this.#selfAddrs = selfPeerAddrs(this.#listeners, this.#init.host, this.selfPubkey);
+    this.#selfAddrKeys = new Set(this.#selfAddrs.map((a) => peerAddrKey(a)));
+    const now = this.#c.now();
+    for (const s of this.#init.bootstrap) {
+      let addr: PeerAddr;
+      try {
+        addr = parseBootstrapPeer(s);
+      } catch {
+        continue; // share links and the like are the index's business
+      }
+      if (this.#selfAddrKeys.has(peerAddrKey(addr))) continue;
+      this.#bootstrap.push(addr);
+      const r = this.#db.upsert(addr, now, { source: 'bootstrap' });
+      r.nextDialAt = 0;
+    }
+    if (this.#init.lanDiscovery && this.#listeners.tcp) {
+      const instanceId = this.#c.randomBytes(16);
+      try {
+        this.#lan = await LanSocket.open({
+          instanceId,
+          tcpPort: this.#listeners.tcp.address.port,
+          capabilities: this.#init.capabilities,
+          port: this.#init.lanPort,
+          clock: this.#c.clock,
+          now: this.#c.now,
+          onPeer: (addr, caps) => {
+            if (this.#selfAddrKeys.has(peerAddrKey(addr))) return;
+            this.#db.upsert(addr, this.#c.now(), { source: 'lan', capabilities: caps });
+            this.#kickMaintenance();
+          },
+        });
+      } catch {
+        this.#lan = undefined; // port in use by something else: discovery off, the node still runs
+      }
+    }
+    this.#every(this.#init.maintenanceMs ?? 5_000, () => this.#maintain());
+    this.#every(this.#init.persistMs ?? 60_000, () => void this.#persist());
+    this.#kickMaintenance();
+  }
+
+  async stop(): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    for (const t of this.#timers) this.#c.clock.clearTimeout(t);
+    this.#timers.clear();
+    if (this.#pexTimer !== undefined) this.#c.clock.clearTimeout(this.#pexTimer);
+    this.#lan?.close();
+    const listeners = this.#listeners;
+    const closing = closeListeners({ tcp: listeners.tcp, quic: null });
+    const conns = [...this.#conns.values()];
+    for (const pc of conns) pc.close();
+    const released = Promise.all(conns.map((pc) => pc.conn.closed));
+    await Promise.race([released, sleep(3_000)]);
+    for (const pc of this.#conns.values()) pc.destroy(ScpError.io('node stopping'));
+    await Promise.race([Promise.all(conns.map((pc) => pc.conn.closed)), sleep(2_000)]);
+    await closing;
+    await listeners.quic?.close({ destroyConnections: true }).catch(() => {});
+    await this.#persist();
+  }
+
+  /** Crash path (inline actors): drop everything at once. */
+  destroy(): void {
+    this.#stopped = true;
+    for (const t of this.#timers) this.#c.clock.clearTimeout(t);
+    if (this.#pexTimer !== undefined) this.#c.clock.clearTimeout(this.#pexTimer);
+    this.#lan?.close();
+    for (const pc of this.#conns.values()) pc.destroy();
+    void this.#listeners.tcp?.close({ destroyConnections: true }).catch(() => {});
+    void this.#listeners.quic?.close({ destroyConnections: true }).catch(() => {});
+  }
+
+  // ================================================================== mailbox
+
+  addresses(): string[] {
+    return this.#selfAddrs.map(addrUrl);
+  }
+
+  selfAddrs(): PeerAddr[] {
+    return this.#selfAddrs.map((a) => ({ ...a }));
+  }
+
+  async connect(addrText: string, timeoutMs?: number): Promise<ApiPeerRecord> {
+    this.#live();
+    const addr = parseBootstrapPeer(addrText);
+    if (this.#selfAddrKeys.has(peerAddrKey(addr)) || (addr.pubkeyHint && bytesEqual(addr.pubkeyHint, this.selfPubkey))) {
+      throw ScpError.badInput(`${addrText} is this node's own address`);
+    }
+    let pc = this.#pick(addr, false);
+    if (!pc) {
+      this.#db.upsert(addr, this.#c.now(), { source: 'api' });
+      pc = await this.#dial(addr, timeoutMs);
+    }
+    return this.#peerRecord(pc.pubkeyHex)!;
+  }
+
+  async request(to: PeerAddr, type: number, payload: Uint8Array, timeoutMs?: number): Promise<{ payload: Uint8Array; from: PeerRef }> {
+    this.#live();
+    if (to.relayVia) {
+      throw ScpError.unreachable(addrUrl(to), 'relayed addresses (relay_via) are not dialed by this node yet');
+    }
+    if (to.pubkeyHint && bytesEqual(to.pubkeyHint, this.selfPubkey)) throw ScpError.badInput('a request to this node itself');
+    const t = timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    let pc = this.#pick(to, true);
+    const reused = pc !== undefined;
+    if (!pc) pc = await this.#dialFor(to, t);
+    try {
+      return await this.#send(pc, type, payload, t);
+    } catch (err) {
+      // A pooled connection that died under us: one fresh dial, then give up.
+      if (reused && err instanceof ScpError && err.code === 'IO' && !this.#stopped) {
+        const fresh = await this.#dialFor(to, t);
+        return this.#send(fresh, type, payload, t);
+      }
+      throw err;
+    }
+  }
+
+  contacts(limit = 64, connectedOnly = false): Array<{ addr: PeerAddr; capabilities: Capabilities | null }> {
+    const out: Array<{ addr: PeerAddr; capabilities: Capabilities | null }> = [];
+    const seen = new Set<string>();
+    for (const [hex, set] of this.#byIdentity) {
+      const pc = [...set].find((c) => c.isOpen);
+      if (!pc) continue;
+      const addr = this.#dialableAddrOf(hex, pc);
+      if (!addr) continue;
+      seen.add(hex);
+      out.push({ addr, capabilities: pc.capabilities ?? null });
+    }
+    if (!connectedOnly) {
+      const now = this.#c.now();
+      const recs = this.#db.all().sort((a, b) => b.lastSeen - a.lastSeen);
+      for (const r of recs) {
+        const hex = r.addr.pubkeyHint ? toHex(r.addr.pubkeyHint) : `addr:${r.key}`;
+        if (hex === this.selfPubkeyHex || seen.has(hex)) continue;
+        seen.add(hex);
+        out.push({ addr: { ...r.addr }, capabilities: this.#db.freshCapabilities(r.key, now) });
+      }
+    }
+    return out.slice(0, Math.max(0, limit));
+  }
+
+  peers(): ApiPeerRecord[] {
+    const ids = new Set<string>([...this.#byIdentity.keys()]);
+    for (const r of this.#db.all()) if (r.addr.pubkeyHint) ids.add(toHex(r.addr.pubkeyHint));
+    ids.delete(this.selfPubkeyHex);
+    const out: ApiPeerRecord[] = [];
+    for (const hex of ids) {
+      const rec = this.#peerRecord(hex);
+      if (rec) out.push(rec);
+    }
+    return out.sort((a, b) => Number(b.connected) - Number(a.connected) || Number(b.lastSeen - a.lastSeen));
+  }
+
+  // ================================================================== pool and dialing
+
+  #quicTransport(): Transport {
+    this.#quic ??= new QuicTransport();
+    return this.#quic;
+  }
+
+  #identityOf(addr: PeerAddr): string | undefined {
+    if (addr.pubkeyHint) return toHex(addr.pubkeyHint);
+    const r = this.#db.get(addr);
+    return r?.verified && r.addr.pubkeyHint ? toHex(r.addr.pubkeyHint) : undefined;
+  }
+
+  /** A live connection to the peer at `addr`, least loaded first; may start a spare dial when all are busy. */
+  #pick(addr: PeerAddr, forRequests: boolean): PeerConnection | undefined {
+    const id = this.#identityOf(addr);
+    if (id === undefined) return undefined;
+    const set = this.#byIdentity.get(id);
+    if (!set) return undefined;
+    let best: PeerConnection | undefined;
+    let outbound = 0;
+    for (const pc of set) {
+      if (!pc.isOpen) continue;
+      if (pc.role === 'initiator') outbound++;
+      if (forRequests && !pc.core.canSendRequests) continue;
+      if (!best || pc.load < best.load) best = pc;
+    }
+    if (forRequests && best && best.load >= (this.#init.busyLoad ?? 32) && outbound < (this.#init.maxConnsPerPeer ?? 4)) {
+      const target = this.#dialableAddrOf(id, best);
+      if (target && !this.#dialing.has(peerAddrKey(target))) void this.#dial(target).catch(() => {});
+    }
+    return best;
+  }
+
+  /** Dials the peer behind `to`, trying its known transports in policy order. */
+  async #dialFor(to: PeerAddr, timeoutMs: number): Promise<PeerConnection> {
+    const byKind = new Map<TransportKind, PeerAddr>([[to.transport, to]]);
+    if (to.pubkeyHint) {
+      for (const r of this.#db.all()) {
+        if (r.addr.relayVia || !r.addr.pubkeyHint || !bytesEqual(r.addr.pubkeyHint, to.pubkeyHint)) continue;
+        if (!byKind.has(r.addr.transport)) byKind.set(r.addr.transport, r.addr);
+      }
+    }
+    const idKey = to.pubkeyHint ? toHex(to.pubkeyHint) : peerAddrKey(to);
+    const order = chooseTransports(this.#init.transportPolicy, this.#estimator.view(idKey, [...byKind.keys()]), this.#c.now());
+    let last: unknown;
+    for (const kind of order) {
+      try {
+        return await this.#dial(byKind.get(kind)!, timeoutMs);
+      } catch (err) {
+        last = err;
+        if (err instanceof ScpError && err.code === 'PROTOCOL') throw err; // wrong identity: another transport won't help
+      }
+    }
+    throw last instanceof Error ? last : ScpError.unreachable(addrUrl(to), 'no address to dial');
+  }
+
+  /** One dial to exactly `addr` (deduplicated per address), up to an authenticated connection. */
+  #dial(addr: PeerAddr, timeoutMs?: number): Promise<PeerConnection> {
+    const key = peerAddrKey(addr);
+    const pending = this.#dialing.get(key);
+    if (pending) return pending;
+    const idKey = addr.pubkeyHint ? toHex(addr.pubkeyHint) : key;
+    const p = (async () => {
+      const transport = addr.transport === 'quic' ? this.#quicTransport() : this.#tls;
+      let conn: Connection;
+      try {
+        conn = await transport.dial({ host: addr.ip, port: addr.port }, { timeoutMs: Math.min(timeoutMs ?? DIAL_TIMEOUT_MS, DIAL_TIMEOUT_MS) });
+      } catch (err) {
+        this.#db.recordDialFailure(addr, this.#c.now());
+        this.#estimator.recordFailure(idKey, addr.transport, this.#c.now());
+        throw ScpError.unreachable(addrUrl(addr), (err as Error).message);
+      }
+      if (this.#stopped) {
+        conn.destroy();
+        throw ScpError.io('node stopping');
+      }
+      const pc = this.#adopt(conn, 'initiator', addr);
+      try {
+        await pc.established;
+      } catch (err) {
+        this.#db.recordDialFailure(addr, this.#c.now());
+        this.#estimator.recordFailure(idKey, addr.transport, this.#c.now());
+        throw err;
+      }
+      this.#estimator.recordSuccess(pc.pubkeyHex, addr.transport);
+      return pc;
+    })().finally(() => this.#dialing.delete(key));
+    this.#dialing.set(key, p);
+    return p;
+  }
+
+  #accept(conn: Connection): void {
+    if (this.#stopped || this.#conns.size >= (this.#init.maxConnections ?? 1024)) {
+      conn.destroy();
+      return;
+    }
+    this.#adopt(conn, 'responder', null);
+  }
+
+  #adopt(conn: Connection, role: 'initiator' | 'responder', dialed: PeerAddr | null): PeerConnection {
+    const id = this.#nextConnId++;
+    const pc = new PeerConnection(
+      id,
+      conn,
+      { randomBytes: this.#c.randomBytes, nonceTracker: role === 'responder' ? this.#nonces[conn.kind] : null, rateLimiter: this.#limiter },
+      {
+        role,
+        nodeSeed: this.#init.nodeSeed,
+        capabilities: this.#init.capabilities,
+        expectedRemotePubkey: dialed?.pubkeyHint ?? null,
+        limits: this.#init.connectionLimits,
+      },
+      this.#hooks,
+      dialed,
+    );
+    this.#conns.set(id, pc);
+    pc.start();
+    return pc;
+  }
+
+  async #send(pc: PeerConnection, type: number, payload: Uint8Array, timeoutMs: number): Promise<{ payload: Uint8Array; from: PeerRef }> {
+    const started = this.#c.now();
+    const out = await pc.request(type, payload, timeoutMs);
+    this.#estimator.recordTransfer(pc.pubkeyHex, pc.conn.kind, out.length, this.#c.now() - started);
+    return { payload: out, from: this.#peerRef(pc) };
+  }
+
+  // ================================================================== connection events
+
+  #onEstablished(pc: PeerConnection): void {
+    const now = this.#c.now();
+    if (pc.pubkeyHex === this.selfPubkeyHex) {
+      pc.destroy(ScpError.badInput('connected to ourselves'));
+      return;
+    }
+    let set = this.#byIdentity.get(pc.pubkeyHex);
+    const first = !set || ![...set].some((c) => c.isOpen && c !== pc);
+    if (!set) this.#byIdentity.set(pc.pubkeyHex, (set = new Set()));
+    set.add(pc);
+    this.#db.noteIdentity(pc.pubkey!, pc.capabilities!, now);
+    if (pc.dialedAddr) {
+      this.#db.recordDialSuccess(pc.dialedAddr, pc.pubkey!, pc.capabilities!, now);
+      this.#tellDht(pc.dialedAddr, pc.capabilities ?? null);
+    }
+    if (first) {
+      const a = pc.dialedAddr ? addrUrl(pc.dialedAddr) : `${pc.conn.kind}://${pc.remote}`;
+      this.#c.emit({ type: 'PeerConnected', nodeId: pc.nodeId, addr: a, transport: pc.conn.kind, relayed: false });
+    }
+    this.#pex.connected(pc.id, now);
+    this.#drivePex();
+    const followUp = this.#init.pexFollowUpMs ?? 3_000;
+    if (followUp > 0) this.#after(followUp, () => pc.isOpen && this.#pexSend(pc, 'request'));
+  }
+
+  #onClosed(pc: PeerConnection, reason: CloseReason): void {
+    this.#conns.delete(pc.id);
+    this.#deferredPex.delete(pc.id);
+    this.#pex.disconnected(pc.id);
+    const set = this.#byIdentity.get(pc.pubkeyHex);
+    if (!set || !set.delete(pc)) return;
+    if (set.size === 0) {
+      this.#byIdentity.delete(pc.pubkeyHex);
+      this.#c.emit({ type: 'PeerDisconnected', nodeId: pc.nodeId, reason: reason.code });
+      if (!this.#stopped) this.#kickMaintenance();
+    }
+  }
+
+  #onInbound(pc: PeerConnection, req: InboundRequest): void {
+    if (req.owner === 'session') {
+      let reply: WireReply;
+      try {
+        reply = this.#onPex(pc, req);
+      } catch {
+        reply = { error: INTERNAL_TEXT };
+      }
+      pc.respond(req.id, reply);
+      return;
+    }
+    const owner = req.owner;
+    if (!this.#c.peers.has(owner)) {
+      pc.respond(req.id, { error: INTERNAL_TEXT });
+      return;
+    }
+    // The payload is a view of the received frame (often a Buffer over a socket's pooled memory, whose slice()
+    // shares it): copy it into a buffer of its own, so only its bytes cross the thread and nothing shared detaches.
+    const payload = new Uint8Array(req.payload);
+    this.#c.peers
+      .request(owner, { type: 'wire', from: this.#peerRef(pc), messageType: req.request.type, reqId: req.reqId, payload }, { timeoutMs: WIRE_TIMEOUT_MS, transfer: [payload.buffer as ArrayBuffer] })
+      .then(
+        (r) => pc.respond(req.id, r),
+        () => pc.respond(req.id, { error: INTERNAL_TEXT }),
+      );
+  }
+
+  #onPex(pc: PeerConnection, req: InboundRequest): WireReply {
+    const r = req.request;
+    if (r.type === MessageType.PEX_OFFER) {
+      this.#mergeOffer(pc, r.payload);
+      return { payload: new Uint8Array(0) };
+    }
+    if (r.type === MessageType.PEX_REQUEST) {
+      const offer = answerPexRequest(this.#db, r.payload, this.#c.now(), pc.pubkey ?? null);
+      offer.peers = offer.peers.filter((a) => !this.#selfAddrKeys.has(peerAddrKey(a)));
+      return { payload: pexOfferCodec.encode(offer) };
+    }
+    return { error: INTERNAL_TEXT };
+  }
+
+  /** Records an offer (pushed, or the answer to our PEX_REQUEST) and passes addresses new to us on to our other peers. */
+  #mergeOffer(pc: PeerConnection, offer: PexOffer): void {
+    const now = this.#c.now();
+    const fresh = offer.peers.filter((a) => this.#db.get(a) === undefined);
+    mergePexOffer(this.#db, offer, { senderIp: pc.conn.remoteAddress.host, selfPubkey: this.selfPubkey, selfAddrKeys: this.#selfAddrKeys, now });
+    const own = offer.peers.filter((a) => a.pubkeyHint && pc.pubkey && bytesEqual(a.pubkeyHint, pc.pubkey) && this.#db.get(a) !== undefined);
+    if (own.length > 0) {
+      const firstOffer = pc.offeredAddrs.length === 0;
+      pc.offeredAddrs = own;
+      if (firstOffer && !pc.dialedAddr) {
+        const best = this.#dialableAddrOf(pc.pubkeyHex, pc);
+        if (best) this.#tellDht(best, pc.capabilities ?? null);
+      }
+    }
+    const added = fresh.filter((a) => this.#db.get(a) !== undefined);
+    if (added.length === 0) return;
+    for (const other of this.#conns.values()) {
+      if (other === pc || !other.isOpen || !other.pubkey) continue;
+      const peers = added.filter((a) => !(a.pubkeyHint && bytesEqual(a.pubkeyHint, other.pubkey!)));
+      if (peers.length === 0 || !other.core.canSendRequests) continue;
+      other.request(MessageType.PEX_OFFER, pexOfferCodec.encode({ peers: peers.slice(0, PEX_MAX_PEERS) }), PEX_TIMEOUT_MS).catch(() => {});
+    }
+    this.#kickMaintenance();
+  }
+
+  #pexSend(pc: PeerConnection, kind: 'offer' | 'request'): void {
+    if (!pc.isOpen) return;
+    if (!pc.core.canSendRequests) {
+      const q = this.#deferredPex.get(pc.id) ?? [];
+      if (!q.includes(kind)) q.push(kind);
+      this.#deferredPex.set(pc.id, q);
+      return;
+    }
+    if (kind === 'offer') {
+      const offer = ownOffer(this.#selfAddrs, this.selfPubkey);
+      pc.request(MessageType.PEX_OFFER, pexOfferCodec.encode(offer), PEX_TIMEOUT_MS).catch(() => {});
+    } else {
+      pc.request(MessageType.PEX_REQUEST, pexRequestCodec.encode({ maxPeers: PEX_MAX_PEERS }), PEX_TIMEOUT_MS).then(
+        (payload) => {
+          try {
+            this.#mergeOffer(pc, pexOfferCodec.decode(payload));
+          } catch {
+            /* a bad answer costs the peer nothing more than its offer */
+          }
+        },
+        () => {},
+      );
+    }
+  }
+
+  #flushDeferredPex(pc: PeerConnection): void {
+    const q = this.#deferredPex.get(pc.id);
+    this.#deferredPex.delete(pc.id);
+    for (const k of q ?? []) this.#pexSend(pc, k);
+  }
+
+  #drivePex(): void {
+    const now = this.#c.now();
+    this.#pex.handleTimeout(now);
+    for (let e = this.#pex.pollEffect(); e !== undefined; e = this.#pex.pollEffect()) {
+      const pc = this.#conns.get(e.conn);
+      if (pc) this.#pexSend(pc, e.kind === 'pex-offer' ? 'offer' : 'request');
+    }
+    const d = this.#pex.nextDeadline();
+    if (d === undefined || this.#stopped) return;
+    if (this.#pexTimer !== undefined && this.#pexArmedAt <= d) return;
+    if (this.#pexTimer !== undefined) this.#c.clock.clearTimeout(this.#pexTimer);
+    this.#pexArmedAt = d;
+    this.#pexTimer = this.#c.clock.setTimeout(() => {
+      this.#pexTimer = undefined;
+      this.#pexArmedAt = Infinity;
+      this.#drivePex();
+    }, Math.max(0, d - now) + 1);
+  }
+
+  // ================================================================== maintenance
+
+  #maintain(): void {
+    if (this.#stopped) return;
+    const now = this.#c.now();
+    this.#limiter.prune(now);
+    for (const t of Object.values(this.#nonces)) t.prune(Math.floor(now / 1000));
+    // Bootstrap peers are always wanted; others fill up to the target.
+    for (const b of this.#bootstrap) {
+      const r = this.#db.get(b);
+      if (!r || r.nextDialAt > now || this.#isConnected(r.addr) || this.#dialing.has(r.key)) continue;
+      void this.#dial(r.addr).catch(() => {});
+    }
+    const target = this.#init.targetPeers ?? 8;
+    let connected = this.#byIdentity.size;
+    if (connected >= target) return;
+    const tried = new Set<string>();
+    for (const r of this.#db.dialCandidates(now)) {
+      if (connected >= target || this.#dialing.size >= 4) break;
+      if (r.addr.relayVia) continue;
+      const id = r.addr.pubkeyHint ? toHex(r.addr.pubkeyHint) : `addr:${r.key}`;
+      if (id === this.selfPubkeyHex || tried.has(id) || this.#isConnected(r.addr) || this.#dialing.has(r.key)) continue;
+      tried.add(id);
+      connected++;
+      const go = r.addr.pubkeyHint ? this.#dialFor(r.addr, DIAL_TIMEOUT_MS) : this.#dial(r.addr);
+      void go.catch(() => {});
+    }
+  }
+
+  #kickMaintenance(): void {
+    if (this.#stopped) return;
+    this.#after(50, () => this.#maintain());
+  }
+
+  #isConnected(addr: PeerAddr): boolean {
+    const id = this.#identityOf(addr);
+    if (id === undefined) return false;
+    return [...(this.#byIdentity.get(id) ?? [])].some((c) => c.isOpen);
+  }
+
+  async #persist(): Promise<void> {
+    try {
+      await this.#c.store.save(this.#db.snapshot());
+    } catch {
+      /* the next period tries again */
+    }
+  }
+
+  // ================================================================== views
+
+  #dialableAddrOf(hex: string, pc?: PeerConnection): PeerAddr | undefined {
+    if (pc?.dialedAddr) return pc.dialedAddr;
+    const offered = pc?.offeredAddrs ?? [];
+    const pref = this.#init.transportPolicy === 'prefer-quic' ? 'quic' : 'tcp';
+    const fromOffer = offered.find((a) => a.transport === pref) ?? offered[0];
+    if (fromOffer) return fromOffer;
+    let best: PeerAddr | undefined;
+    for (const r of this.#db.all()) {
+      if (!r.addr.pubkeyHint || toHex(r.addr.pubkeyHint) !== hex) continue;
+      if (!best || (r.addr.transport === pref && best.transport !== pref)) best = r.addr;
+    }
+    return best;
+  }
+
+  #peerRef(pc: PeerConnection): PeerRef {
+    return {
+      nodeId: pc.nodeId,
+      pubkey: pc.pubkeyHex,
+      remote: pc.remote,
+      transport: pc.conn.kind,
+      relayed: false,
+      addr: this.#dialableAddrOf(pc.pubkeyHex, pc) ?? null,
+      capabilities: pc.capabilities ?? { dht: false, store: false, relay: false, contentSeed: false, mobileLight: false },
+    };
+  }
+
+  #peerRecord(hex: string): ApiPeerRecord | undefined {
+    const now = this.#c.now();
+    const live = [...(this.#byIdentity.get(hex) ?? [])].filter((c) => c.isOpen);
+    const addrs: string[] = [];
+    let lastSeen = 0;
+    let caps: Capabilities | null = null;
+    let kind: TransportKind | undefined;
+    for (const r of this.#db.all()) {
+      if (!r.addr.pubkeyHint || toHex(r.addr.pubkeyHint) !== hex) continue;
+      addrs.push(addrUrl(r.addr));
+      lastSeen = Math.max(lastSeen, r.lastSeen);
+      caps ??= r.capabilities;
+      if (!kind || r.addr.transport === 'tcp') kind = r.addr.transport;
+    }
+    const ident = this.#db.identity(Buffer.from(hex, 'hex'));
+    if (ident) {
+      lastSeen = Math.max(lastSeen, ident.lastSeen);
+      caps = ident.capabilities;
+    }
+    if (live.length > 0) {
+      const main = live.find((c) => c.role === 'initiator') ?? live[0]!;
+      kind = main.conn.kind;
+      lastSeen = now;
+      caps = main.capabilities ?? caps;
+      for (const c of live) if (c.dialedAddr && !addrs.includes(addrUrl(c.dialedAddr))) addrs.push(addrUrl(c.dialedAddr));
+    }
+    if (live.length === 0 && addrs.length === 0) return undefined;
+    return {
+      nodeId: toHex(nodeIdFromPubkey(Buffer.from(hex, 'hex'))),
+      pubkey: hex,
+      addresses: addrs,
+      transport: kind ?? 'tcp',
+      connected: live.length > 0,
+      relayed: false,
+      lastSeen: BigInt(Math.floor(lastSeen / 1000)),
+      capabilities: caps ? { ...caps } : {},
+    };
+  }
+
+  // ================================================================== small helpers
+
+  #tellDht(addr: PeerAddr, capabilities: Capabilities | null): void {
+    if (!this.#c.peers.has('dht')) return;
+    this.#c.peers.request('dht', { type: 'contact', peer: addr, capabilities }, { timeoutMs: 5_000 }).catch(() => {});
+  }
+
+  #every(ms: number, fn: () => void): void {
+    const tick = (): void => {
+      if (this.#stopped) return;
+      this.#timers.delete(h);
+      fn();
+      h = this.#c.clock.setTimeout(tick, ms);
+      this.#timers.add(h);
+    };
+    let h = this.#c.clock.setTimeout(tick, ms);
+    this.#timers.add(h);
+  }
+
+  #after(ms: number, fn: () => void): void {
+    const h = this.#c.clock.setTimeout(() => {
+      this.#timers.delete(h);
+      if (!this.#stopped) fn();
+    }, ms);
+    this.#timers.add(h);
+  }
+
+  #live(): void {
+    if (this.#stopped) throw ScpError.io('the session is stopping');
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => {
+    const t = setTimeout(r, ms);
+    t.unref();
+  });
+}
