@@ -119,6 +119,7 @@ export class Node {
           syncIntervalMs: config.syncIntervalMs,
         },
         fetcher: { hashThreads: config.hashThreads ?? Math.min(2, os.availableParallelism()) },
+        dht: { keyPassphrase: config.keyPassphrase },
         session: {
           listen: config.listen ?? null,
           host: config.host ?? '0.0.0.0',

@@ -34,6 +34,14 @@ export interface SessionMailbox extends CommonMailbox {
     req: { to: PeerAddr; messageType: number; payload: Uint8Array; timeoutMs?: number };
     reply: { payload: Uint8Array; from: PeerRef };
   };
+  /**
+   * Relay side (PROTOCOL.md §9.3): sends one request over the connection `connId` (a firewalled peer's registered
+   * tunnel) and returns its answer: the response payload, or the far node's error text. IO / TIMEOUT otherwise.
+   */
+  tunnelRequest: {
+    req: { connId: number; messageType: number; payload: Uint8Array; timeoutMs?: number };
+    reply: { payload: Uint8Array } | { error: string };
+  };
   /** Peers to seed lookups and downloads: connected first, then recently seen; pubkey hints where known. */
   contacts: { req: { limit?: number; connectedOnly?: boolean }; reply: Array<{ addr: PeerAddr; capabilities: Capabilities | null }> };
 }

@@ -23,6 +23,8 @@ export interface PeerRef {
   /** A dialable address of the peer when known (outbound dial, or learned by PEX), with its pubkey hint. */
   addr: PeerAddr | null;
   capabilities: Capabilities;
+  /** The session's id of the connection the request came in on (a relay turns it into a tunnel, §9.3). */
+  connId?: number | undefined;
 }
 
 export interface WireRequest {

@@ -36,6 +36,17 @@ export const DEFAULT_RATE_LIMITS: Readonly<RateLimits> = Object.freeze({
   chunk: RATE_LIMIT_CHUNK,
 });
 
+/**
+ * What our node serves by default. The reference's chunk cap (600 GET_CHUNK a minute, and 1,200 requests in
+ * all) throttles one peer to ~2.5 MiB/s, so a single seeder could never feed a LAN download; we keep the
+ * reference's DHT, fetch and relay caps and allow 100x the chunk traffic (~250 MiB/s per peer).
+ */
+export const NODE_RATE_LIMITS: Readonly<RateLimits> = Object.freeze({
+  ...DEFAULT_RATE_LIMITS,
+  total: 61_200,
+  chunk: 60_000,
+});
+
 /** The reference's error texts, sent back as the payload of a flags=3 envelope. */
 export const RATE_LIMIT_TEXT: Readonly<Record<'total' | LimitedClass, string>> = Object.freeze({
   total: ErrorText.RATE_LIMITED,

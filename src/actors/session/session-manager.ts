@@ -19,6 +19,8 @@ import { nodeIdFromPubkey } from '../../protocol/ids.js';
 import { peerAddrKey, type Capabilities, type PeerAddr } from '../../protocol/peer-addr.js';
 import { pexOfferCodec, pexRequestCodec, type PexOffer } from '../../protocol/pex.js';
 import { MessageType } from '../../protocol/registry.js';
+import { decodeEnvelope, encodeEnvelope, isError, errorText } from '../../protocol/envelope.js';
+import { relayRegisterCodec, relayRegisteredCodec, relayStreamCodec } from '../../protocol/relay-messages.js';
 import type { NodeEvent } from '../../messages/node-events.js';
 import type { PeerRecord as ApiPeerRecord } from '../../messages/session-mailbox.js';
 import type { PeerRef, WireReply } from '../../messages/wire.js';
@@ -32,7 +34,7 @@ import { LanSocket } from './lan-socket.js';
 import { PeerConnection, type InboundRequest, type PeerConnectionHooks } from './peer-connection.js';
 import { PeerDb, type PeerDbSnapshot } from './peer-db.js';
 import { answerPexRequest, mergePexOffer, ownOffer, PexScheduler, PEX_MAX_PEERS } from './pex.js';
-import { RateLimiter } from './rate-limiter.js';
+import { NODE_RATE_LIMITS, RateLimiter } from './rate-limiter.js';
 import { QuicTransport } from './transport/quic-transport.js';
 import { TlsTransport } from './transport/tls-transport.js';
 import { chooseTransports, ThroughputEstimator, type TransportPreference } from './transport/transport-policy.js';
@@ -59,6 +61,11 @@ export interface SessionInit {
   /** A quick second PEX_REQUEST this long after connect, so peers that arrived meanwhile spread fast. */
   pexFollowUpMs?: number;
   lanPort?: number;
+  tunnelCheckMs?: number;
+  /** Relays to keep a tunnel with (PROTOCOL.md §9.3): "tcp://ip:port[@hex]". Empty = no tunnel. */
+  relays?: string[];
+  /** Advertise only the relayed address even when listening. */
+  firewalled?: boolean;
 }
 
 export interface PeerDbStore {
@@ -90,7 +97,7 @@ export class SessionManager {
   readonly #init: SessionInit;
   readonly #tls: Transport;
   #quic: Transport | undefined;
-  readonly #limiter = new RateLimiter();
+  readonly #limiter = new RateLimiter({ limits: NODE_RATE_LIMITS });
   readonly #nonces = { tcp: new NonceTracker(), quic: new NonceTracker() };
   readonly #db: PeerDb;
   readonly #pex: PexScheduler;
@@ -110,6 +117,11 @@ export class SessionManager {
   #pexArmedAt = Infinity;
   #stopped = false;
   #hooks: PeerConnectionHooks;
+  /** Our tunnel with a relay (firewalled side, §9.3). */
+  #tunnel: { pc: PeerConnection; relayAddr: PeerAddr; slotId: bigint } | undefined;
+  #tunnelRegistering = false;
+  #relayIdx = 0;
+  #relayReqId = 1;
 
   constructor(components: SessionComponents, init: SessionInit) {
     this.#c = components;
@@ -178,6 +190,10 @@ export class SessionManager {
         this.#lan = undefined; // port in use by something else: discovery off, the node still runs
       }
     }
+    if ((this.#init.relays ?? []).length > 0) {
+      this.#every(this.#init.tunnelCheckMs ?? 30_000, () => void this.#ensureTunnel());
+      this.#after(20, () => void this.#ensureTunnel());
+    }
     this.#every(this.#init.maintenanceMs ?? 5_000, () => this.#maintain());
     this.#every(this.#init.persistMs ?? 60_000, () => void this.#persist());
     this.#kickMaintenance();
@@ -221,7 +237,92 @@ export class SessionManager {
   }
 
   selfAddrs(): PeerAddr[] {
-    return this.#selfAddrs.map((a) => ({ ...a }));
+    const direct = this.#init.firewalled === true ? [] : this.#selfAddrs.map((a) => ({ ...a }));
+    const t = this.#tunnel;
+    if (t && t.pc.isOpen) {
+      const local = t.pc.conn.localAddress;
+      direct.push({
+        ip: local.host && !local.host.includes(':') ? local.host : '127.0.0.1',
+        port: local.port > 0 ? local.port : 1,
+        transport: 'tcp',
+        pubkeyHint: this.selfPubkey,
+        relayVia: { relayAddr: { ...t.relayAddr, relayVia: null }, slotId: t.slotId },
+      });
+    }
+    return direct;
+  }
+
+  /** Relay side (§9.3): sends one request from us over a connection a firewalled peer registered as a tunnel. */
+  async tunnelRequest(connId: number, type: number, payload: Uint8Array, timeoutMs?: number): Promise<{ payload: Uint8Array } | { error: string }> {
+    this.#live();
+    const pc = this.#conns.get(connId);
+    if (!pc || !pc.isOpen) throw ScpError.io(`tunnel connection ${connId} is gone`);
+    pc.core.allowRequests();
+    try {
+      return { payload: await pc.request(type, payload, timeoutMs ?? DEFAULT_TIMEOUT_MS) };
+    } catch (err) {
+      if (err instanceof ScpError && err.code === 'REMOTE') return { error: String((err.details as Record<string, unknown> | undefined)?.text ?? err.message) };
+      throw err;
+    }
+  }
+
+  /** Firewalled side (§9.3): keeps one tunnel registered with a configured relay, rotating on failure. */
+  async #ensureTunnel(): Promise<void> {
+    if (this.#stopped || this.#tunnelRegistering) return;
+    if (this.#tunnel && this.#tunnel.pc.isOpen) return;
+    const relays = this.#init.relays ?? [];
+    if (relays.length === 0) return;
+    this.#tunnelRegistering = true;
+    try {
+      for (let i = 0; i < relays.length && !this.#stopped; i++) {
+        const text = relays[this.#relayIdx % relays.length]!;
+        let relayAddr: PeerAddr;
+        try {
+          relayAddr = parseBootstrapPeer(text);
+        } catch {
+          this.#relayIdx++;
+          continue;
+        }
+        try {
+          const pc = await this.#dial(relayAddr, DIAL_TIMEOUT_MS);
+          const out = await pc.request(MessageType.RELAY_REGISTER, relayRegisterCodec.encode({ relaySlotId: null, tunnel: true }), 10_000);
+          const reg = relayRegisteredCodec.decode(out);
+          const withKey: PeerAddr = { ...relayAddr, pubkeyHint: relayAddr.pubkeyHint ?? pc.pubkey ?? null, relayVia: null };
+          this.#tunnel = { pc, relayAddr: withKey, slotId: reg.relaySlotId };
+          return;
+        } catch {
+          this.#relayIdx++;
+        }
+      }
+    } finally {
+      this.#tunnelRegistering = false;
+    }
+  }
+
+  /** Downloader side (§9.3 step 4): one request to a relay_via peer, wrapped in RELAY_STREAM to its relay. */
+  async #requestViaRelay(to: PeerAddr, type: number, payload: Uint8Array, timeoutMs?: number): Promise<{ payload: Uint8Array; from: PeerRef }> {
+    const route = to.relayVia!;
+    const reqId = this.#relayReqId++ >>> 0 || (this.#relayReqId = 2, 1);
+    const inner = encodeEnvelope({ type, reqId, flags: 0, payload });
+    const outer = relayStreamCodec.encode({ relaySlotId: route.slotId, streamId: 0, kind: 'content', payload: inner });
+    const res = await this.request({ ...route.relayAddr, relayVia: null }, MessageType.RELAY_STREAM, outer, timeoutMs);
+    let env;
+    try {
+      env = decodeEnvelope(relayStreamCodec.decode(res.payload).payload);
+    } catch (err) {
+      throw new ScpError('PROTOCOL', `relay answered with a bad inner envelope: ${(err as Error).message}`);
+    }
+    if (isError(env)) throw ScpError.remote(errorText(env));
+    const pub = to.pubkeyHint;
+    const from: PeerRef = {
+      ...res.from,
+      nodeId: pub ? toHex(nodeIdFromPubkey(pub)) : '',
+      pubkey: pub ? toHex(pub) : '',
+      relayed: true,
+      addr: { ...to },
+      connId: undefined,
+    };
+    return { payload: env.payload, from };
   }
 
   async connect(addrText: string, timeoutMs?: number): Promise<ApiPeerRecord> {
@@ -241,7 +342,8 @@ export class SessionManager {
   async request(to: PeerAddr, type: number, payload: Uint8Array, timeoutMs?: number): Promise<{ payload: Uint8Array; from: PeerRef }> {
     this.#live();
     if (to.relayVia) {
-      throw ScpError.unreachable(addrUrl(to), 'relayed addresses (relay_via) are not dialed by this node yet');
+      if (to.pubkeyHint && bytesEqual(to.pubkeyHint, this.selfPubkey)) throw ScpError.badInput('a request to this node itself');
+      return this.#requestViaRelay(to, type, payload, timeoutMs);
     }
     if (to.pubkeyHint && bytesEqual(to.pubkeyHint, this.selfPubkey)) throw ScpError.badInput('a request to this node itself');
     const t = timeoutMs ?? DEFAULT_TIMEOUT_MS;
@@ -653,6 +755,7 @@ export class SessionManager {
       relayed: false,
       addr: this.#dialableAddrOf(pc.pubkeyHex, pc) ?? null,
       capabilities: pc.capabilities ?? { dht: false, store: false, relay: false, contentSeed: false, mobileLight: false },
+      connId: pc.id,
     };
   }
 

@@ -49,6 +49,8 @@ export const actor: ActorDefinition<'session'> = {
         capabilities: { ...DEFAULT_CAPABILITIES, ...(isObject(cfg.capabilities) ? (cfg.capabilities as Partial<Capabilities>) : {}) },
         transportPolicy: readPolicy(cfg.transportPolicy),
         ...(typeof cfg.lanPort === 'number' ? { lanPort: cfg.lanPort } : {}),
+        relays: Array.isArray(cfg.relays) ? cfg.relays.filter((s): s is string => typeof s === 'string') : [],
+        firewalled: cfg.firewalled === true,
       },
     );
     ctx.defer(() => manager.destroy());
@@ -61,6 +63,14 @@ export const actor: ActorDefinition<'session'> = {
         selfAddrs: () => manager.selfAddrs(),
         connect: (req) => manager.connect(req.addr, req.timeoutMs),
         contacts: (req) => manager.contacts(req.limit ?? 64, req.connectedOnly ?? false),
+        tunnelRequest: async (req) => {
+          const r = await manager.tunnelRequest(req.connId, req.messageType, req.payload, req.timeoutMs);
+          if ('error' in r) return r;
+          const buf = new ArrayBuffer(r.payload.length);
+          const payload = new Uint8Array(buf);
+          payload.set(r.payload);
+          return withTransfer({ payload }, [buf]);
+        },
         request: async (req) => {
           const r = await manager.request(req.to, req.messageType, req.payload, req.timeoutMs);
           // One copy into a buffer of its own, moved to the caller: never a view into a socket's (pooled) memory.
