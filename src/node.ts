@@ -3,6 +3,8 @@ import path from 'node:path';
 import type { Observable } from 'rxjs';
 import { systemClock } from './actors/runtime/clock.js';
 import { ScpError } from './errors.js';
+import { encodeShareLink, formatAddr, type RelayHint } from './share-link.js';
+import type { PeerAddr } from './protocol/peer-addr.js';
 import { isActorName, type ActorName, type CrashMode } from './messages/actor-name.js';
 import type { DownloadRecord } from './messages/fetcher-mailbox.js';
 import type {
@@ -118,6 +120,7 @@ export class Node {
           keyPassphrase: config.keyPassphrase,
           syncIntervalMs: config.syncIntervalMs,
         },
+        relay: { enabled: config.capabilities?.relay === true },
         fetcher: { hashThreads: config.hashThreads ?? Math.min(2, os.availableParallelism()) },
         dht: { keyPassphrase: config.keyPassphrase },
         session: {
@@ -266,6 +269,35 @@ export class Node {
     this.#live();
     if (typeof req.title !== 'string' || !req.title.trim()) throw ScpError.badInput('a share needs a title (opts.title)');
     return this.#sup.request('index', { type: 'publish', ...req }, { ...opts, timeoutMs: opts.timeoutMs ?? 0 });
+  }
+
+  /**
+   * An `scp2p://` link to one of our own shares (docs/SHARE-LINKS.md): share id and pubkey, our direct
+   * addresses as bootstrap hints, and for a firewalled node its relay plus tunnel slot. Fails while the node
+   * has no address at all (e.g. a firewalled node whose tunnel is not registered yet).
+   */
+  async shareLink(shareId: string, opts: CallOpts = {}): Promise<string> {
+    this.#live();
+    const want = String(shareId ?? '').trim().toLowerCase();
+    const own = (await this.listOwnShares(opts)).find((s) => s.shareId.toLowerCase() === want);
+    if (!own) throw ScpError.notFound(`no share of ours with id ${shareId}`);
+    const addrs = await this.#sup.request('session', { type: 'selfAddrs' }, opts);
+    const bootstrap: PeerAddr[] = [];
+    const relays: RelayHint[] = [];
+    for (const a of addrs) {
+      if (a.relayVia) {
+        bootstrap.push({ ...a.relayVia.relayAddr, relayVia: null });
+        relays.push({ relay: { ...a.relayVia.relayAddr, relayVia: null }, slotId: a.relayVia.slotId });
+      } else bootstrap.push(a);
+    }
+    if (bootstrap.length === 0) throw ScpError.unreachable('self', 'this node has no dialable or relayed address yet');
+    const uniq = <T,>(xs: T[], key: (x: T) => string): T[] => [...new Map(xs.map((x) => [key(x), x])).values()];
+    return encodeShareLink({
+      sharePubkey: new Uint8Array(Buffer.from(own.sharePubkey, 'hex')),
+      shareId: new Uint8Array(Buffer.from(own.shareId, 'hex')),
+      bootstrap: uniq(bootstrap, formatAddr).slice(0, 16),
+      relays: uniq(relays, (r) => `${formatAddr(r.relay)}~${r.slotId}`).slice(0, 8),
+    });
   }
 
   async listOwnShares(opts: CallOpts = {}): Promise<OwnShare[]> {

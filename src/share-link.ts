@@ -117,6 +117,23 @@ export function parseShareLink(text: string): ShareLink {
   return { version, shareId, sharePubkey, bootstrap, relays };
 }
 
+/** A stored hint: a direct address as formatAddr, a relayed one as `relay:<relay addr>~<slot id>`. */
+export function formatHintAddr(a: PeerAddr): string {
+  if (a.relayVia) return `relay:${formatAddr({ ...a.relayVia.relayAddr, relayVia: null })}~${a.relayVia.slotId}`;
+  return formatAddr(a);
+}
+
+/** The inverse of formatHintAddr. */
+export function parseHintAddr(s: string): PeerAddr {
+  const t = s.trim();
+  if (t.toLowerCase().startsWith('relay:')) {
+    const a = publisherAddrFromHint(parseRelayHint(t.slice('relay:'.length)));
+    if (!a) throw bad(`relay hint "${s}" has no slot id`);
+    return a;
+  }
+  return parseAddr(t);
+}
+
 /** A firewalled publisher's address as reached through a relay hint with a slot (PROTOCOL.md §9.3). */
 export function publisherAddrFromHint(h: RelayHint): PeerAddr | null {
   if (h.slotId === null) return null;

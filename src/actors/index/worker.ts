@@ -11,7 +11,7 @@ import { peerAddrKey, type PeerAddr } from '../../protocol/peer-addr.js';
 import { MessageType } from '../../protocol/registry.js';
 import { encodeShareHead, signShareHead } from '../../protocol/share-head.js';
 import { getManifestCodec, manifestDataCodec } from '../../protocol/transfer-messages.js';
-import { isShareLink, parseAddr, parseShareLink, formatAddr, publisherAddrFromHint } from '../../share-link.js';
+import { isShareLink, parseAddr, parseShareLink, formatAddr, formatHintAddr, parseHintAddr, publisherAddrFromHint } from '../../share-link.js';
 import { openEnvironment, subDatabase } from '../../store/environment.js';
 import type { ActorContext, ActorDefinition } from '../runtime/actor-definition.js';
 import type { TimerHandle } from '../runtime/clock.js';
@@ -241,7 +241,7 @@ export const actor: ActorDefinition<'index'> = {
       };
       for (const h of sub(record.shareId)?.hints ?? []) {
         try {
-          add(parseAddr(h));
+          add(parseHintAddr(h));
         } catch {
           /* a hint that does not parse is skipped */
         }
@@ -368,7 +368,8 @@ export const actor: ActorDefinition<'index'> = {
             sharePubkey = toHex(link.sharePubkey);
             hints = [
               ...link.bootstrap.map(formatAddr),
-              ...link.relays.map(publisherAddrFromHint).filter((a): a is PeerAddr => a !== null).map(formatAddr),
+              ...link.relays.map((h) => formatAddr(h.relay)),
+              ...link.relays.map(publisherAddrFromHint).filter((a): a is PeerAddr => a !== null).map(formatHintAddr),
             ];
           }
           const all = subs();
