@@ -11,7 +11,7 @@ import { peerAddrKey, type PeerAddr } from '../../protocol/peer-addr.js';
 import { MessageType } from '../../protocol/registry.js';
 import { encodeShareHead, signShareHead } from '../../protocol/share-head.js';
 import { getManifestCodec, manifestDataCodec } from '../../protocol/transfer-messages.js';
-import { isShareLink, parseAddr, parseShareLink, formatAddr, formatHintAddr, parseHintAddr, publisherAddrFromHint } from '../../share-link.js';
+import { isShareLink, parseShareLink, formatAddr, formatHintAddr, parseHintAddr, publisherAddrFromHint } from '../../share-link.js';
 import { openEnvironment, subDatabase } from '../../store/environment.js';
 import type { ActorContext, ActorDefinition } from '../runtime/actor-definition.js';
 import type { TimerHandle } from '../runtime/clock.js';
