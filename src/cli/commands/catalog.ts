@@ -164,6 +164,15 @@ export function registerCatalog(program: Command): void {
     print(o, r, () => (r.removed ? `unsubscribed from ${id}` : `not subscribed to ${id}`));
   });
 
+  withCommon(program.command('link <share-id>').description('print an scp2p:// share link to one of your shares (with relay hints when firewalled)')).action(
+    async (share: string, o: Common) => {
+      const id = checkShareRef(share, false);
+      const c = await connectControl(resolveDataDir(o.dataDir));
+      const link = await c.call<string>('shareLink', [id]);
+      print(o, { shareId: id, link }, () => link);
+    },
+  );
+
   withCommon(program.command('subscriptions').description('list followed shares')).action(async (o: Common) => {
     const c = await connectControl(resolveDataDir(o.dataDir));
     const subs = await c.call<Sub[]>('listSubscriptions');
