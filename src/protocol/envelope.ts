@@ -54,7 +54,8 @@ export function envelopeSize(env: Envelope): number {
   );
 }
 
-function writeEnvelope(out: Uint8Array, pos: number, env: Envelope): number {
+/** Writes everything of the envelope up to (not including) the payload bytes; returns the end position. */
+function writeEnvelopeHead(out: Uint8Array, pos: number, env: Envelope): number {
   out[pos++] = 0xa4;
   pos = putRaw(out, pos, KEY_TYPE);
   pos = putHead(out, pos, 0, env.type);
@@ -63,7 +64,11 @@ function writeEnvelope(out: Uint8Array, pos: number, env: Envelope): number {
   pos = putRaw(out, pos, KEY_FLAGS);
   pos = putHead(out, pos, 0, env.flags);
   pos = putRaw(out, pos, KEY_PAYLOAD);
-  pos = putHead(out, pos, 2, env.payload.length);
+  return putHead(out, pos, 2, env.payload.length);
+}
+
+function writeEnvelope(out: Uint8Array, pos: number, env: Envelope): number {
+  pos = writeEnvelopeHead(out, pos, env);
   out.set(env.payload, pos);
   return pos + env.payload.length;
 }
@@ -82,6 +87,19 @@ export function encodeEnvelopeFrame(env: Envelope): Uint8Array {
   const out = new Uint8Array(4 + n);
   writeFramePrefix(out, n);
   writeEnvelope(out, 4, env);
+  return out;
+}
+
+/**
+ * Length prefix + envelope up to its payload bytes: followed on the stream by `env.payload` itself, this is
+ * exactly `encodeEnvelopeFrame(env)` without copying the payload (for large payloads written as two pieces).
+ */
+export function encodeEnvelopeFrameHead(env: Envelope): Uint8Array {
+  checkEnvelope(env);
+  const n = envelopeSize(env);
+  const out = new Uint8Array(4 + n - env.payload.length);
+  writeFramePrefix(out, n);
+  writeEnvelopeHead(out, 4, env);
   return out;
 }
 

@@ -42,6 +42,22 @@ export function encodeFrame(body: Uint8Array, maxFrameBytes: number = MAX_ENVELO
 
 const EMPTY = new Uint8Array(0);
 
+/** Buffers a FrameReader allocated for one frame body each (nothing else ever views them). */
+const ownedBodies = new WeakSet<ArrayBufferLike>();
+
+/**
+ * True, once, when `view` lies in a frame body a FrameReader assembled in a buffer of its own (a frame that
+ * arrived split across slices, as every large frame does). The caller then owns that whole buffer: it may
+ * transfer it to another thread instead of copying `view` out. A frame viewing a pushed slice (a socket's
+ * possibly pooled memory) is never claimable.
+ */
+export function claimFrameBuffer(view: Uint8Array): boolean {
+  const b = view.buffer;
+  if (!ownedBodies.has(b)) return false;
+  ownedBodies.delete(b);
+  return true;
+}
+
 export class FrameReader {
   /** Completed frames not yet pulled, oldest at `readyHead`. */
   private ready: Uint8Array[] = [];
@@ -111,6 +127,7 @@ export class FrameReader {
         i += len;
       } else {
         this.body = new Uint8Array(len);
+        ownedBodies.add(this.body.buffer);
         this.bodyFill = 0;
       }
     }

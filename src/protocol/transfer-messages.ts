@@ -13,6 +13,7 @@ import type { PeerAddr } from './peer-addr.js';
 import { readPeerList, writePeerList } from './dht-messages.js';
 import { bytesIn, defineMessageCodec, guardDecode, headSize, listIn, putHead, u64In, uintIn, type MessageCodec } from './message-codec.js';
 import { decodeCbor } from './cbor.js';
+import { ScpError } from '../errors.js';
 import { MAX_CHUNK_DATA_BYTES, MAX_CHUNK_HASHES, MAX_ENVELOPE_PAYLOAD_BYTES, MAX_PROVIDERS } from './limits.js';
 
 const ID_LEN = 32;
@@ -148,11 +149,26 @@ export const getChunkCodec = defineMessageCodec<GetChunk>(
 );
 
 function encodeChunkData(v: ChunkData): Uint8Array {
-  const id = bytesIn(v.contentId, 'ChunkData.contentId', ID_LEN);
-  const idx = uintIn(v.chunkIndex, 32, 'ChunkData.chunkIndex');
+  bytesIn(v.contentId, 'ChunkData.contentId', ID_LEN);
+  uintIn(v.chunkIndex, 32, 'ChunkData.chunkIndex');
   const chunk = bytesIn(v.bytes, 'ChunkData.bytes', undefined, MAX_CHUNK_DATA_BYTES);
+  const { payload, bytes } = allocChunkData(v.contentId, v.chunkIndex, chunk.length);
+  bytes.set(chunk);
+  return payload;
+}
+
+/**
+ * An encoded CHUNK_DATA of exact size whose chunk bytes are left for the caller to fill through `bytes` (a
+ * view of `payload`): lets a server read the chunk from disk straight into the reply, with no copy.
+ */
+export function allocChunkData(contentId: Uint8Array, chunkIndex: number, length: number): { payload: Uint8Array; bytes: Uint8Array } {
+  const id = bytesIn(contentId, 'ChunkData.contentId', ID_LEN);
+  const idx = uintIn(chunkIndex, 32, 'ChunkData.chunkIndex');
+  if (!Number.isInteger(length) || length < 0 || length > MAX_CHUNK_DATA_BYTES) {
+    throw ScpError.badInput(`ChunkData.bytes must hold 0..${MAX_CHUNK_DATA_BYTES} bytes, got ${length}`);
+  }
   // a3 00 5820 <id> 01 <idx> 02 <bstr head> <chunk>
-  const out = new Uint8Array(1 + 1 + 2 + ID_LEN + 1 + headSize(idx) + 1 + headSize(chunk.length) + chunk.length);
+  const out = new Uint8Array(1 + 1 + 2 + ID_LEN + 1 + headSize(idx) + 1 + headSize(length) + length);
   let p = 0;
   out[p++] = 0xa3;
   out[p++] = 0x00;
@@ -162,9 +178,8 @@ function encodeChunkData(v: ChunkData): Uint8Array {
   out[p++] = 0x01;
   p = putHead(out, p, 0, idx);
   out[p++] = 0x02;
-  p = putHead(out, p, 2, chunk.length);
-  out.set(chunk, p);
-  return out;
+  p = putHead(out, p, 2, length);
+  return { payload: out, bytes: out.subarray(p) };
 }
 
 function readChunkData(v: CborValue, where: string): ChunkData {

@@ -120,7 +120,9 @@ export const actor: ActorDefinition<'dht'> = {
       },
       async contacts(limit) {
         const list = await ctx.peers.request('session', { type: 'contacts', limit }, { timeoutMs: 2_000 });
-        return list.filter((c) => c.capabilities?.dht !== false).map((c) => c.addr);
+        // Capabilities are not a filter: the reference's desktop and CLI binaries advertise all-false yet serve
+        // the DHT (PROTOCOL.md §0, §4.4), so a peer that says dht:false is still asked.
+        return list.map((c) => c.addr);
       },
     };
 
@@ -189,8 +191,8 @@ export const actor: ActorDefinition<'dht'> = {
       handlers: {
         wire: (req) => driver.inbound(req),
 
-        contact: ({ peer, capabilities }) => {
-          if (capabilities && capabilities.dht === false) return;
+        contact: ({ peer }) => {
+          // Every authenticated contact counts, whatever capabilities it advertised (see contacts above).
           driver.contact(peer);
         },
 

@@ -119,7 +119,11 @@ export class ChunkReader {
     return s ? s.active + s.waiting.length : 0;
   }
 
-  async read(peer: string, contentId: string, index: number): Promise<ChunkLease> {
+  /**
+   * Reads chunk `index`. With `into`, the bytes go straight into the view `into(length)` returns (exactly
+   * `length` bytes, the caller's own memory) instead of a pooled buffer; the lease's release() is then a no-op.
+   */
+  async read(peer: string, contentId: string, index: number, into?: (length: number) => Uint8Array): Promise<ChunkLease> {
     const e = this.#items.get(contentId);
     if (!e || !Number.isInteger(index) || index < 0 || index >= chunkCountForSize(e.size)) {
       throw ScpError.notFound(CHUNK_NOT_FOUND_TEXT, { contentId, index });
@@ -134,17 +138,20 @@ export class ChunkReader {
         if (wait > 0) await new Promise<void>((r) => this.#clock.setTimeout(r, wait));
       }
       const fh = await this.#handle(contentId, e);
-      buf = this.pool.acquire();
+      const target = into?.(len);
+      if (target !== undefined && target.length !== len) throw ScpError.badInput(`read target must hold ${len} bytes, got ${target.length}`);
+      if (target === undefined) buf = this.pool.acquire();
       try {
-        await readFull(fh, buf, len, start);
+        await readFull(fh, target ?? (buf as Uint8Array), len, start);
       } catch (err) {
         // The file shrank or vanished under us: stop serving it rather than send wrong bytes.
         void this.unregister(contentId);
         if (err instanceof ScpError) throw ScpError.notFound(CHUNK_NOT_FOUND_TEXT, { contentId, index, why: err.message });
         throw fsError(err, 'reading', e.path);
       }
-      const bytes = buf.subarray(0, len);
-      const held = buf;
+      if (target !== undefined) return { bytes: target, release: () => {} };
+      const held = buf as Uint8Array;
+      const bytes = held.subarray(0, len);
       let released = false;
       return {
         bytes,

@@ -17,7 +17,7 @@ import type { WireReply, WireRequest } from '../../messages/wire.js';
 import { bytesEqual, fromHex, toHex } from '../../protocol/bytes.js';
 import { chunkCountForSize } from '../../protocol/content.js';
 import { ErrorText, MessageType, decodeRequestPayload } from '../../protocol/registry.js';
-import { chunkDataCodec, chunkHashListCodec } from '../../protocol/transfer-messages.js';
+import { allocChunkData, chunkDataCodec, chunkHashListCodec } from '../../protocol/transfer-messages.js';
 import { withTransfer, type Transfer } from '../runtime/transfer.js';
 import type { ChunkReader } from './chunk-reader.js';
 import { concatHashes, splitHashes } from './download-job.js';
@@ -162,17 +162,25 @@ export class SeedService {
   }
 
   async #serveChunk(peer: string, contentId: string, index: number): Promise<WireReply | Transfer<WireReply>> {
+    // The chunk is read from disk straight into the exact-size encoded reply, whose buffer then moves to the
+    // session: no copy of the chunk in this thread.
+    let payload: Uint8Array | undefined;
+    const into = (len: number): Uint8Array => {
+      const r = allocChunkData(fromHex(contentId, 32), index, len);
+      payload = r.payload;
+      return r.bytes;
+    };
     let lease;
     try {
-      lease = await this.#c.reader.read(peer, contentId, index);
+      lease = await this.#c.reader.read(peer, contentId, index, into);
     } catch (err) {
       if (err instanceof ScpError && err.code === 'LIMIT') return { error: ErrorText.CHUNK_RATE_LIMITED };
       return { error: ErrorText.CHUNK_NOT_FOUND };
     }
     try {
-      // One copy: the pooled read buffer into the exact-size reply, whose buffer then moves to the session.
-      const payload = chunkDataCodec.encode({ contentId: fromHex(contentId, 32), chunkIndex: index, bytes: lease.bytes });
-      return withTransfer({ payload }, [payload.buffer as ArrayBuffer]);
+      // A reader that ignored `into` handed back its own buffer: one copy into the reply.
+      const out = payload ?? chunkDataCodec.encode({ contentId: fromHex(contentId, 32), chunkIndex: index, bytes: lease.bytes });
+      return withTransfer({ payload: out }, [out.buffer as ArrayBuffer]);
     } finally {
       lease.release();
     }

@@ -20,6 +20,7 @@ import { ProtocolError, ScpError } from '../../errors.js';
 import {
   decodeEnvelope,
   encodeEnvelopeFrame,
+  encodeEnvelopeFrameHead,
   errorEnvelope,
   errorText,
   FLAG_RESPONSE,
@@ -85,6 +86,8 @@ interface Inbound {
 
 const HANDLER_TIMEOUT_TEXT = 'request handler timed out';
 const INTERNAL_TEXT = 'internal error';
+/** Answers with at least this much payload are queued as frame head + payload, not copied into one frame. */
+const SPLIT_PAYLOAD_BYTES = 64 * 1024;
 
 // ---------------------------------------------------------------------------------------------------------
 
@@ -552,14 +555,18 @@ export class ConnectionCore {
     let moved = false;
     while (this.#inbound.length > 0 && this.#inbound[0]!.answer !== undefined) {
       const { answer, type, reqId } = this.#inbound.shift()!;
-      let frame: Uint8Array;
       try {
-        frame = encodeEnvelopeFrame(answer!);
+        if (answer!.payload.length >= SPLIT_PAYLOAD_BYTES) {
+          // A large answer (CHUNK_DATA) goes out as head + the payload itself: no copy of the payload into a frame.
+          this.#enqueue(encodeEnvelopeFrameHead(answer!));
+          this.#enqueue(answer!.payload);
+        } else {
+          this.#enqueue(encodeEnvelopeFrame(answer!));
+        }
       } catch {
         // A handler produced something the wire cannot carry (payload > 1 MiB): refuse rather than stall the stream.
-        frame = encodeEnvelopeFrame(errorEnvelope(type, reqId, INTERNAL_TEXT));
+        this.#enqueue(encodeEnvelopeFrame(errorEnvelope(type, reqId, INTERNAL_TEXT)));
       }
-      this.#enqueue(frame);
       this.#lastActivity = Math.max(this.#lastActivity, now);
       moved = true;
     }

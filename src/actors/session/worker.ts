@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import type { ActorDefinition } from '../runtime/actor-definition.js';
 import { withTransfer } from '../runtime/transfer.js';
 import { ScpError } from '../../errors.js';
+import { claimFrameBuffer } from '../../protocol/frame.js';
 import { openEnvironment, subDatabase } from '../../store/environment.js';
 import type { Capabilities } from '../../protocol/peer-addr.js';
 import { loadNodeSeed } from './node-key.js';
@@ -73,7 +74,9 @@ export const actor: ActorDefinition<'session'> = {
         },
         request: async (req) => {
           const r = await manager.request(req.to, req.messageType, req.payload, req.timeoutMs);
-          // One copy into a buffer of its own, moved to the caller: never a view into a socket's (pooled) memory.
+          // A large answer arrives in a frame body the reader assembled in a buffer of its own: move that, no copy.
+          if (claimFrameBuffer(r.payload)) return withTransfer({ payload: r.payload, from: r.from }, [r.payload.buffer as ArrayBuffer]);
+          // Otherwise one copy into a buffer of its own, moved to the caller: never a view into a socket's (pooled) memory.
           const buf = new ArrayBuffer(r.payload.length);
           const payload = new Uint8Array(buf);
           payload.set(r.payload);
