@@ -56,7 +56,7 @@ export const DEFAULT_CONNECTION_LIMITS: Readonly<ConnectionLimits> = Object.free
  * their stream, so an unsolicited request would be taken for their answer; a peer that sends PEX is one of
  * ours (no reference binary does), and a relay tunnel (§9.3) is opened explicitly with `allowRequests()`.
  */
-export type ResponderRequests = 'always' | 'after-peer-pex' | 'never';
+export type ResponderRequests = 'always' | 'after-peer-pex' | 'explicit' | 'never';
 
 export interface ConnectionInit {
   role: HandshakeRole;

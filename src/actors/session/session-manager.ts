@@ -510,6 +510,10 @@ export class SessionManager {
         capabilities: this.#init.capabilities,
         expectedRemotePubkey: dialed?.pubkeyHint ?? null,
         limits: this.#init.connectionLimits,
+        // An accepted connection carries only responses unless it becomes a relay tunnel: a reference-style
+        // client reads exactly one envelope per request, so anything we pushed first would be taken as its answer
+        // (found by test/interop/reference-peer.test.ts). Dialers learn our peers by asking (PEX follow-ups).
+        responderRequests: 'explicit',
       },
       this.#hooks,
       dialed,
@@ -549,8 +553,11 @@ export class SessionManager {
     }
     this.#pex.connected(pc.id, now);
     this.#drivePex();
-    const followUp = this.#init.pexFollowUpMs ?? 3_000;
-    if (followUp > 0) this.#after(followUp, () => pc.isOpen && this.#pexSend(pc, 'request'));
+    // Early follow-up requests spread newly arrived peers quickly, since an accepting side never pushes them.
+    const followUp = this.#init.pexFollowUpMs ?? 2_000;
+    if (followUp > 0 && pc.role === 'initiator') {
+      for (const k of [1, 2.5, 5]) this.#after(followUp * k, () => pc.isOpen && this.#pexSend(pc, 'request'));
+    }
   }
 
   #onClosed(pc: PeerConnection, reason: CloseReason): void {
