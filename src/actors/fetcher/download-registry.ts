@@ -17,7 +17,10 @@
 import { ScpError, type ScpErrorCode } from '../../errors.js';
 import type { Random } from '../runtime/random.js';
 
-export type DownloadState = 'queued' | 'running' | 'paused' | 'completed' | 'failed' | 'cancelled';
+// The states are the API's (declared once, in the mailbox); this internal record keeps numbers and timestamps.
+import type { DownloadState } from '../../messages/fetcher-mailbox.js';
+
+export type { DownloadState };
 
 export interface DownloadRecord {
   id: string;
