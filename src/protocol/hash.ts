@@ -8,7 +8,16 @@ import { createHash as nodeCreateHash } from 'node:crypto';
 import * as b3 from 'blake3-wasm';
 
 // The WASM module must be instantiated once before use; top-level await keeps every caller synchronous.
-await b3.load();
+// Its Emscripten glue installs process-wide 'uncaughtException' and 'unhandledRejection' listeners that
+// re-throw, which would turn every error an embedder means to catch into a crash: they are removed again.
+{
+  const events = ['uncaughtException', 'unhandledRejection'] as const;
+  const before = events.map((e) => new Set(process.listeners(e)));
+  await b3.load();
+  events.forEach((e, i) => {
+    for (const l of process.listeners(e)) if (!before[i]?.has(l)) process.removeListener(e, l as (...args: unknown[]) => void);
+  });
+}
 
 const ONE_SHOT_MAX = 1 << 20;
 

@@ -28,6 +28,7 @@ import { BitmapFlushPolicy, ChunkBitmap, type FlushPolicyInit } from './chunk-bi
 import type { DownloadStore } from './fetcher-store.js';
 import { FileWriter, openFile, readFull, type DiskQuota, type OpenFile } from './file-writer.js';
 import { fsError } from './fs-errors.js';
+import { PrefixHasher } from './prefix-hasher.js';
 import { PARTIAL_SUFFIX } from './safe-path.js';
 import { SwarmScheduler, type ChunkFailureReason, type PeerView, type SwarmSchedulerInit } from './swarm-scheduler.js';
 
@@ -117,6 +118,8 @@ export class DownloadJob {
   #timerAt = Infinity;
   #loop: LoopHandle | undefined;
   #fetched = 0;
+  /** The content digest built while chunks land (first attempt only; a retry re-hashes the file). */
+  #prefix: PrefixHasher | undefined;
   #persisting: Promise<unknown> = Promise.resolve();
   #running: Promise<DownloadJobResult> | undefined;
   /** Peers resting after a rate-limit answer → the timer that brings them back. */
@@ -202,6 +205,13 @@ export class DownloadJob {
         bitmap.set(firstChunk.index);
         this.#fetched++;
       }
+      const writer = this.#writer;
+      this.#prefix = new PrefixHasher({
+        size: this.#size,
+        chunkCount: hashes.length,
+        has: (i) => bitmap.has(i),
+        read: (i) => writer.readChunk(i),
+      });
       for (let attempt = 0; ; attempt++) {
         await this.#swarm(bitmap, providers);
         try {
@@ -210,6 +220,7 @@ export class DownloadJob {
         } catch (err) {
           const bad = err instanceof ScpError && err.code === 'VERIFY_FAILED' ? (err.details?.badChunks as number[] | undefined) : undefined;
           if (!bad || bad.length === 0 || attempt >= MAX_FINALIZE_RETRIES) throw err;
+          this.#prefix = undefined;
           for (const i of bad) bitmap.clear(i);
           await this.#persistBitmap(bitmap);
         }
@@ -522,6 +533,7 @@ export class DownloadJob {
             if (!s.bitmap.has(index)) s.bitmap.set(index);
             return;
           }
+          this.#prefix?.add(index, bytes);
           this.#input({ type: 'chunkVerified', peer: peerKey, chunkIndex: index });
           if (this.#flush.markDirty(this.#c.clock.now())) void this.#persistBitmap(s.bitmap);
           this.#init.onProgress?.({ bytesDone: this.bytesDone, bytesTotal: this.#size, peers: s.activePeers });
@@ -589,7 +601,8 @@ export class DownloadJob {
   }
 
   async #finalize(): Promise<void> {
-    await (this.#writer as FileWriter).finalize({ chunkHashes: this.#hashes });
+    const streamedDigest = await this.#prefix?.finish().catch(() => undefined);
+    await (this.#writer as FileWriter).finalize({ chunkHashes: this.#hashes, ...(streamedDigest ? { streamedDigest } : {}) });
   }
 
   async #afterError(): Promise<void> {

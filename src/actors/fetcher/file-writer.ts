@@ -54,6 +54,11 @@ export interface FinalizeOptions {
   /** With the chunk hashes, a mismatch names the bad chunks (kept for a re-fetch) instead of discarding all. */
   chunkHashes?: readonly Uint8Array[];
   hasher?: () => Blake3Hasher;
+  /**
+   * The content digest already computed over the verified chunks as they were written (PrefixHasher). When it
+   * equals the content id the second pass over the file is skipped; otherwise the file is re-hashed as usual.
+   */
+  streamedDigest?: Uint8Array;
 }
 
 const HASH_BUFFER = 1 << 20;
@@ -165,6 +170,7 @@ export class FileWriter {
    */
   async finalize(opts: FinalizeOptions = {}): Promise<void> {
     const fh = this.#handle();
+    if (opts.streamedDigest && bytesEqual(opts.streamedDigest, this.#contentId)) return this.#commit();
     await this.sync();
     const hasher = (opts.hasher ?? blake3Hasher)();
     const buf = new Uint8Array(Math.min(HASH_BUFFER, Math.max(1, this.size)));
@@ -188,6 +194,23 @@ export class FileWriter {
         { path: this.targetPath, badChunks },
       );
     }
+    await this.#commit();
+  }
+
+  /** Reads chunk `index` back from the partial file into a fresh buffer. */
+  async readChunk(index: number): Promise<Uint8Array> {
+    const start = index * CHUNK_SIZE;
+    const buf = new Uint8Array(Math.min(CHUNK_SIZE, this.size - start));
+    try {
+      await readFull(this.#handle(), buf, buf.length, start);
+    } catch (err) {
+      throw fsError(err, 'reading back', this.partialPath);
+    }
+    return buf;
+  }
+
+  /** The content is verified: close and move the partial file into place. */
+  async #commit(): Promise<void> {
     await this.close();
     if (!this.#overwrite && (await exists(this.targetPath))) {
       throw new ScpError('CONFLICT', `${this.targetPath} appeared while downloading; the verified data stays in ${this.partialPath}`, {
