@@ -11,11 +11,13 @@ import * as b3 from 'blake3-wasm';
 // Its Emscripten glue installs process-wide 'uncaughtException' and 'unhandledRejection' listeners that
 // re-throw, which would turn every error an embedder means to catch into a crash: they are removed again.
 {
-  const events = ['uncaughtException', 'unhandledRejection'] as const;
-  const before = events.map((e) => new Set(process.listeners(e)));
+  type Listener = (...args: unknown[]) => void;
+  const events = ['uncaughtException', 'unhandledRejection'];
+  const listeners = (e: string): Listener[] => process.listeners(e as 'uncaughtException') as unknown as Listener[];
+  const before = events.map((e) => new Set(listeners(e)));
   await b3.load();
   events.forEach((e, i) => {
-    for (const l of process.listeners(e)) if (!before[i]?.has(l)) process.removeListener(e, l as (...args: unknown[]) => void);
+    for (const l of listeners(e)) if (!before[i]?.has(l)) process.removeListener(e, l);
   });
 }
 

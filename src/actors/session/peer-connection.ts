@@ -19,7 +19,7 @@ import {
   type ConnectionInput,
   type Reply,
 } from './connection-core.js';
-import type { Connection } from './transport/transport.js';
+import type { Connection, ReadControl } from './transport/transport.js';
 
 export type InboundRequest = Extract<ConnectionEffect, { kind: 'inbound-request' }>;
 
@@ -68,6 +68,8 @@ export class PeerConnection {
   #writeBlocked = false;
   #paused = false;
   #resume: (() => void) | undefined;
+  /** Push-mode reading (transports that offer it); else #readLoop pulls. */
+  #readCtl: ReadControl | undefined;
   #timer: TimerHandle | undefined;
   #armedAt = Infinity;
   #closed = false;
@@ -112,7 +114,13 @@ export class PeerConnection {
     void this.conn.closed.then((info) => {
       if (!this.#closed) this.#input({ kind: 'transport-error', message: info.error?.message ?? `transport closed (${info.reason})` });
     });
-    void this.#readLoop();
+    if (this.conn.readPush) {
+      this.#readCtl = this.conn.readPush({
+        data: (data) => this.#input({ kind: 'bytes', data }),
+        end: () => this.#input({ kind: 'eof' }),
+        error: (err) => this.#input({ kind: 'transport-error', message: err.message }),
+      });
+    } else void this.#readLoop();
     this.#pump();
   }
 
@@ -293,7 +301,10 @@ export class PeerConnection {
         return;
       case 'read-paused':
         this.#paused = e.paused;
-        if (!e.paused && this.#resume) {
+        if (this.#readCtl) {
+          if (e.paused) this.#readCtl.pause();
+          else this.#readCtl.resume();
+        } else if (!e.paused && this.#resume) {
           const r = this.#resume;
           this.#resume = undefined;
           r();

@@ -15,6 +15,8 @@ import type {
   DialOptions,
   Listener,
   ListenOptions,
+  ReadControl,
+  ReadSink,
   Transport,
   TransportAddress,
 } from './transport.js';
@@ -170,6 +172,39 @@ class TlsConnection implements Connection {
         // The consumer stopped early: nobody will read this connection any more.
         if (!ended) socket.destroy();
         return { done: true, value: undefined };
+      },
+    };
+  }
+
+  readPush(sink: ReadSink): ReadControl {
+    if (this.iterated) throw ScpError.internal('a Connection can be read only once');
+    this.iterated = true;
+    const socket = this.socket;
+    let done = false;
+    let failure: Error | undefined;
+    socket.on('data', (b: Buffer) => {
+      if (done) return;
+      this.bytesRead += b.length;
+      sink.data(b);
+    });
+    socket.once('end', () => {
+      if (done) return;
+      done = true;
+      sink.end();
+    });
+    socket.on('error', (err) => {
+      failure ??= err;
+    });
+    socket.once('close', () => {
+      if (done) return;
+      done = true;
+      if (this.remoteEnded) sink.end();
+      else sink.error(failure ?? this.closeInfo?.error ?? this.deadError());
+    });
+    return {
+      pause: () => socket.pause(),
+      resume: () => {
+        if (!done) socket.resume();
       },
     };
   }
