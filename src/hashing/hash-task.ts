@@ -1,16 +1,14 @@
 import fs from 'node:fs/promises';
-import * as b3 from 'blake3-wasm';
 import { move, transferableSymbol, valueSymbol } from 'piscina';
+import { blake3, blake3Hasher } from '../protocol/hash.js';
 import { HASH_SIZE } from './chunk-size.js';
 import type { HashTask, HashTaskResult } from './hash-task-types.js';
 
 /**
- * Runs in a Piscina worker. Chunks are hashed one by one (blake3-wasm's one-shot hash fails above ~100 MiB);
- * a whole file streams through one reused read buffer, so memory stays constant for any file size.
- * The streaming hasher is fed one chunk per update(): measured here, a single multi-MiB update() gives a
- * wrong digest in blake3-wasm 3.0.
+ * Runs in a Piscina worker. Chunks are hashed one by one; a whole file streams through one reused read buffer,
+ * so memory stays constant for any file size. BLAKE3 comes from protocol/hash.ts (native where it loads, else
+ * WASM fed in slices of at most 1 MiB).
  */
-await b3.load();
 
 let readBuffer: Buffer | undefined;
 
@@ -20,7 +18,7 @@ export default async function hashTask(task: HashTask): Promise<unknown> {
     const n = Math.ceil(task.length / task.chunkSize);
     const hashes = new Uint8Array(n * HASH_SIZE);
     for (let i = 0; i < n; i++) {
-      hashes.set(b3.hash(bytes.subarray(i * task.chunkSize, Math.min(task.length, (i + 1) * task.chunkSize))), i * HASH_SIZE);
+      hashes.set(blake3(bytes.subarray(i * task.chunkSize, Math.min(task.length, (i + 1) * task.chunkSize))), i * HASH_SIZE);
     }
     const value: HashTaskResult = { kind: 'chunks', buffer: task.buffer, hashes: hashes.buffer };
     return move({ [transferableSymbol]: [task.buffer, hashes.buffer], [valueSymbol]: value } as never);
@@ -34,7 +32,7 @@ export default async function hashTask(task: HashTask): Promise<unknown> {
     const end = Math.min(task.endChunk ?? totalChunks, totalChunks);
     if (!readBuffer || readBuffer.length !== task.chunkSize) readBuffer = Buffer.allocUnsafe(task.chunkSize);
     const hashes = new Uint8Array(Math.max(0, end - first) * HASH_SIZE);
-    const whole = task.contentHash ? b3.createHash() : undefined;
+    const whole = task.contentHash ? blake3Hasher() : undefined;
     for (let i = first; i < end; i++) {
       const want = Math.min(task.chunkSize, size - i * task.chunkSize);
       let got = 0;
@@ -44,11 +42,10 @@ export default async function hashTask(task: HashTask): Promise<unknown> {
         got += bytesRead;
       }
       const chunk = readBuffer.subarray(0, want);
-      hashes.set(b3.hash(chunk), (i - first) * HASH_SIZE);
+      hashes.set(blake3(chunk), (i - first) * HASH_SIZE);
       whole?.update(chunk);
     }
-    const contentId = whole ? new Uint8Array(whole.digest()).buffer : null;
-    whole?.dispose();
+    const contentId = whole ? (whole.digest().slice().buffer as ArrayBuffer) : null;
     const value: HashTaskResult = { kind: 'file', size, chunkHashes: hashes.buffer, contentId };
     return move({ [transferableSymbol]: contentId ? [hashes.buffer, contentId] : [hashes.buffer], [valueSymbol]: value } as never);
   } finally {

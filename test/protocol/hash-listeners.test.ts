@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 describe('BLAKE3 loading leaves process error handling to the embedder', () => {
-  it('an embedder-handled uncaught exception and unhandled rejection do not kill the process', () => {
+  it.each(['native', 'wasm'])('an embedder-handled uncaught exception and unhandled rejection do not kill the process (%s BLAKE3)', (backend) => {
     const hashUrl = pathToFileURL(path.join(root, 'dist/protocol/hash.js')).href;
     const script = `
       const { blake3 } = await import(${JSON.stringify(hashUrl)});
@@ -21,7 +21,11 @@ describe('BLAKE3 loading leaves process error handling to the embedder', () => {
       setTimeout(() => { Promise.reject(new Error('nope')); }, 5);
       setTimeout(() => console.log(JSON.stringify({ seen, hash: Buffer.from(blake3(new Uint8Array(3))).toString('hex').slice(0, 8) })), 50);
     `;
-    const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 20_000 });
+    const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
+      encoding: 'utf8',
+      timeout: 20_000,
+      env: { ...process.env, SCP2P_BLAKE3: backend },
+    });
     const result = JSON.parse(out.trim().split('\n').pop() as string) as { seen: string[]; hash: string };
     expect(result.seen).toEqual(['exception:boom', 'rejection:nope']);
     expect(result.hash).toHaveLength(8);
