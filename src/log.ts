@@ -7,6 +7,7 @@
 import { destination, pino, stdTimeFunctions, type DestinationStream, type Logger } from 'pino';
 import type { ActorName } from './messages/actor-name.js';
 import type { NodeEvent } from './messages/node-events.js';
+import type { ActorLogRecord } from './actors/runtime/actor-log.js';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 export const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -34,6 +35,16 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
 
 export function actorLogger(root: Logger, actor: ActorName): Logger {
   return root.child({ actor });
+}
+
+/** Writes a line an actor posted (actors/runtime/actor-log.ts) as if logged here: same format and level. */
+export function writeActorLog(root: Logger, actor: ActorName, r: ActorLogRecord): void {
+  try {
+    const log = Object.keys(r.bindings).length > 0 ? actorLogger(root, actor).child(r.bindings) : actorLogger(root, actor);
+    if (typeof log[r.level] === 'function') log[r.level](r.obj, r.msg);
+  } catch {
+    // a line that cannot be written (a broken destination) must not take the supervisor down with it
+  }
 }
 
 export function componentLogger(root: Logger, component: string): Logger {

@@ -1,6 +1,10 @@
 import type { ActorMode } from './actors/runtime/incarnation.js';
+import type { ConnectionLimits } from './actors/session/connection-types.js';
+import type { RateLimits } from './actors/session/rate-limiter.js';
 import type { Clock } from './actors/runtime/clock.js';
+import type { Transport } from './actors/session/transport/transport.js';
 import type { NodeLimits } from './limits.js';
+import type { RelayClientConfig, RelayServiceConfig } from './actors/relay/relay-config.js';
 import type { Logger, LogLevel } from './log.js';
 import type { SupervisionLimits } from './supervisor.js';
 
@@ -22,7 +26,12 @@ export interface NodeConfig {
   capabilities?: Partial<Capabilities>;
   /** Encrypts the node and publisher keys at rest. */
   keyPassphrase?: string;
+  /** Fixed relays for a firewalled node ("tcp://ip:port[@hex]"); empty = discover them (API.md "Relays"). */
   relays?: string[];
+  /** The relay role's limits and announcement timing (with capabilities.relay); API.md "Relays". */
+  relayService?: Partial<RelayServiceConfig>;
+  /** The firewalled side's timing (re-check, timeouts, discovery interval); API.md "Relays". */
+  relayClient?: Partial<RelayClientConfig>;
   /** Which transport to dial a peer with when it listens on both (default 'prefer-tcp'; 'auto' = by measured throughput). */
   transportPolicy?: 'prefer-tcp' | 'prefer-quic' | 'auto';
   firewalled?: boolean;
@@ -38,12 +47,30 @@ export interface NodeConfig {
   actorMode?: ActorMode;
   /** Restart intensity/period, heartbeat and timeout limits. */
   supervision?: Partial<SupervisionLimits>;
+  /**
+   * Per-identity request rate limits the session enforces (PROTOCOL.md §14; default: the reference's, with
+   * 100x the chunk traffic). Raised by load and fuzz campaigns; lowering them protects a small node.
+   */
+  rateLimits?: Partial<RateLimits>;
+  /** Per-connection timeouts and bounds (handshake, idle, frame, in-flight, buffered bytes). */
+  connectionLimits?: Partial<ConnectionLimits>;
   /** Injected time (the simulator passes a virtual clock; inline mode only, workers use the real one). */
   clock?: Clock;
+  /**
+   * Inline mode only: the session listens and dials through this transport instead of TLS/QUIC sockets (the
+   * simulator's in-memory network, src/sim/sim-transport.ts); handshake nonces then come from the seeded Random.
+   */
+  transport?: Transport;
   /** Seed of every actor's Random stream. */
   seed?: number;
   /** How often subscriptions are synced in the background (default 60 s). */
   syncIntervalMs?: number;
+  /**
+   * Event loops answering inbound TCP connections (default 1). 2 or more adds serve threads that share the
+   * listening socket and do TLS, framing and socket writes for the connections they accept, so a seeder's serving
+   * spreads over cores. Ignored with the relay capability. See docs/ARCHITECTURE.md, "Serve threads".
+   */
+  serveThreads?: number;
   /** Threads of each hashing pool (fetcher's, index's). */
   hashThreads?: number;
 }

@@ -7,6 +7,7 @@ import { encodeShareLink, formatAddr, type RelayHint } from './share-link.js';
 import type { PeerAddr } from './protocol/peer-addr.js';
 import { isActorName, type ActorName, type CrashMode } from './messages/actor-name.js';
 import type { DownloadRecord } from './messages/fetcher-mailbox.js';
+import type { ServeStats } from './messages/session-mailbox.js';
 import type {
   CommunityBrowse,
   CommunityInfo,
@@ -25,6 +26,7 @@ import type {
 import type { NodeEvent } from './messages/node-events.js';
 import type { NodeIdentity } from './messages/persistence-mailbox.js';
 import type { PeerRecord } from './messages/session-mailbox.js';
+import type { RelayStatus } from './messages/relay-mailbox.js';
 import type { CallOpts, NodeConfig } from './node-config.js';
 import { loadOrCreateToken } from './control/control-file.js';
 import { forwardLimits, mergeLimits, UNLIMITED, LIMIT_ACTORS, type NodeLimits, type SetLimitsReport } from './limits.js';
@@ -60,6 +62,7 @@ export class Node {
   private constructor(sup: Supervisor, lock: DataDirLock, identity: NodeIdentity, log: Logger) {
     this.#sup = sup;
     this.#log = log.child({ nodeId: identity.nodeId.slice(0, 16) });
+    sup.logger = this.#log; // actors' own lines carry the node id too
     this.#lock = lock;
     this.dataDir = lock.dir;
     this.id = { nodeId: identity.nodeId, sharePubkey: identity.sharePubkey, shareId: identity.shareId, nodePubkey: identity.nodePubkey };
@@ -80,6 +83,10 @@ export class Node {
     this.events$.subscribe({
       next: (e) => {
         logNodeEvent(this.#log, e);
+        // A new relay_via address (firewalled, registered or rotated): put it into our provider records now.
+        if (e.type === 'RelayRegistered' && this.#state === 'running') {
+          void this.#sup.request('fetcher', { type: 'reannounceSeededContent' }, { timeoutMs: 120_000 }).catch(() => {});
+        }
         // a restarted actor starts from its defaults: hand it the live limits again
         if (e.type === 'ActorRestarted' && (LIMIT_ACTORS as readonly string[]).includes(e.actor) && this.#limits !== UNLIMITED) {
           void forwardLimits(this.#limits, (a, l) => this.#sendLimits(a, l), [e.actor]);
@@ -105,24 +112,36 @@ export class Node {
       throw ScpError.badInput(`actorMode must be 'worker' or 'inline'`);
     }
     const clock = mode === 'inline' && config.clock ? config.clock : systemClock;
+    // Wall time = epoch + the injected clock's reading, so a virtual clock gives virtual dates (every actor alike).
+    const epochMs = clock === systemClock ? Date.now() - performance.now() : 0;
     const sup = new Supervisor({
       dataDir,
       mode,
       clock,
       seed: config.seed ?? (Date.now() >>> 0),
       limits: { ...DEFAULT_LIMITS, ...config.supervision },
+      logger: log,
       actorConfig: {
         persistence: { keyPassphrase: config.keyPassphrase },
         // Wall time = epoch + the injected clock's reading, so a virtual clock gives virtual dates.
         index: {
-          epochMs: clock === systemClock ? Date.now() - performance.now() : 0,
+          epochMs,
           hashThreads: config.hashThreads ?? Math.min(2, os.availableParallelism()),
           keyPassphrase: config.keyPassphrase,
           syncIntervalMs: config.syncIntervalMs,
         },
-        relay: { enabled: config.capabilities?.relay === true },
-        fetcher: { hashThreads: config.hashThreads ?? Math.min(2, os.availableParallelism()) },
-        dht: { keyPassphrase: config.keyPassphrase },
+        relay: {
+          enabled: config.capabilities?.relay === true,
+          relayService: config.relayService,
+          relayClient: config.relayClient,
+          relays: config.relays ?? [],
+          firewalled: config.firewalled === true,
+          listening: config.listen != null && (typeof config.listen.tcp === 'number' || typeof config.listen.quic === 'number'),
+          keyPassphrase: config.keyPassphrase,
+          epochMs,
+        },
+        fetcher: { hashThreads: config.hashThreads ?? Math.min(2, os.availableParallelism()), epochMs },
+        dht: { keyPassphrase: config.keyPassphrase, epochMs },
         session: {
           listen: config.listen ?? null,
           host: config.host ?? '0.0.0.0',
@@ -132,7 +151,12 @@ export class Node {
           transportPolicy: config.transportPolicy,
           keyPassphrase: config.keyPassphrase,
           firewalled: config.firewalled,
-          relays: config.relays,
+          rateLimits: config.rateLimits,
+          connectionLimits: config.connectionLimits,
+          serveThreads: config.serveThreads,
+          epochMs,
+          // an object, not cloneable: only inline actors can be handed the simulator's network
+          ...(mode === 'inline' && config.transport ? { transport: config.transport } : {}),
         },
       },
     });
@@ -216,6 +240,12 @@ export class Node {
     return [...this.#addresses];
   }
 
+  /** Reachability, our relay registration, relay candidates and the relay role's load (API.md "Relays"). */
+  async relayStatus(opts: CallOpts = {}): Promise<RelayStatus> {
+    this.#live();
+    return this.#sup.request('relay', { type: 'status' }, opts);
+  }
+
   async peers(opts: CallOpts = {}): Promise<PeerRecord[]> {
     this.#live();
     return this.#sup.request('session', { type: 'peers' }, opts);
@@ -244,9 +274,12 @@ export class Node {
   }
 
   /** Node id, addresses, peer count and actor health in one call (the CLI's `status`). */
-  async status(opts: CallOpts = {}): Promise<{ id: Node['id']; addresses: string[]; peers: number; health: NodeHealth }> {
-    const peers = await this.peers(opts).catch(() => []);
-    return { id: this.id, addresses: this.addresses(), peers: peers.filter((p) => p.connected).length, health: this.health() };
+  async status(opts: CallOpts = {}): Promise<{ id: Node['id']; addresses: string[]; peers: number; health: NodeHealth; serve: ServeStats | null }> {
+    const [peers, serve] = await Promise.all([
+      this.peers(opts).catch(() => []),
+      this.#sup.request('session', { type: 'serveStats' }, opts).catch(() => null),
+    ]);
+    return { id: this.id, addresses: this.addresses(), peers: peers.filter((p) => p.connected).length, health: this.health(), serve };
   }
 
   // ---------------------------------------------------------------- publishing

@@ -14,6 +14,7 @@ import { decideRestart } from './actors/runtime/restart-policy.js';
 import type { CallOptions } from './actors/runtime/rpc-endpoint.js';
 import type { Unwrapped } from './actors/runtime/transfer.js';
 import { linkedPeers } from './actors/runtime/wiring.js';
+import { isLogLevel, writeActorLog, type Logger } from './log.js';
 
 export interface SupervisionLimits {
   /** More than `intensity` restarts within `periodMs` escalates (the node fails and stops). */
@@ -50,6 +51,8 @@ export interface SupervisorConfig {
   actorConfig: Partial<Record<ActorName, Record<string, unknown>>>;
   /** Which actors to run (all six unless a test narrows it). */
   actors?: readonly ActorName[];
+  /** The node's logger: actors' `ctx.log` lines are written through it (at its level); none = actors are silent. */
+  logger?: Logger;
 }
 
 export interface ActorHealth {
@@ -57,6 +60,11 @@ export interface ActorHealth {
   state: LifecycleState;
   restarts: number;
   lastError: string | null;
+  /**
+   * Requests waiting in or being handled by the actor: the larger of what it reported at its last heartbeat
+   * (taken from any port, not answered yet) and the node's own requests to it still unanswered now.
+   */
+  mailboxDepth: number;
 }
 
 interface Slot {
@@ -67,6 +75,8 @@ interface Slot {
   ready: { resolve(): void; reject(e: ScpError): void } | undefined;
   startTimer: TimerHandle | undefined;
   stopped: (() => void) | undefined;
+  /** Reported with the last heartbeat. */
+  mailbox: number;
 }
 
 /**
@@ -82,16 +92,19 @@ export class Supervisor {
   #tick: TimerHandle | undefined;
   #stopping: Promise<void> | undefined;
   #failed: string | undefined;
+  /** Where actors' log lines go; the Node swaps in its child with `nodeId` once the identity is known. */
+  logger: Logger | undefined;
   /** Called once when escalation stops the node (the Node releases the data directory then). */
   onFailed: ((reason: string) => void) | undefined;
 
   constructor(cfg: SupervisorConfig) {
     this.#cfg = cfg;
+    this.logger = cfg.logger;
     this.#monitor = new HeartbeatMonitor({ intervalMs: cfg.limits.heartbeatIntervalMs, timeoutMs: cfg.limits.heartbeatTimeoutMs });
     for (const name of cfg.actors ?? ACTOR_NAMES) {
       const lifecycle = createActor(lifecycleMachine);
       lifecycle.start();
-      this.#slots.set(name, { name, lifecycle, incarnation: undefined, count: 0, ready: undefined, startTimer: undefined, stopped: undefined });
+      this.#slots.set(name, { name, lifecycle, incarnation: undefined, count: 0, ready: undefined, startTimer: undefined, stopped: undefined, mailbox: 0 });
     }
   }
 
@@ -117,7 +130,8 @@ export class Supervisor {
   health(): ActorHealth[] {
     return [...this.#slots.values()].map((s) => {
       const snap = s.lifecycle.getSnapshot();
-      return { name: s.name, state: snap.value as LifecycleState, restarts: snap.context.restarts, lastError: snap.context.lastError };
+      const mailboxDepth = s.incarnation ? Math.max(s.mailbox, s.incarnation.rpc.pendingCount) : 0;
+      return { name: s.name, state: snap.value as LifecycleState, restarts: snap.context.restarts, lastError: snap.context.lastError, mailboxDepth };
     });
   }
 
@@ -202,6 +216,7 @@ export class Supervisor {
   #spawn(name: ActorName): Promise<void> {
     const slot = this.#slots.get(name)!;
     slot.count += 1;
+    slot.mailbox = 0;
     const incarnationNo = slot.count;
     // Fresh direct channels to every linked peer that is alive; the peer gets its end by control message.
     const peers: Partial<Record<ActorName, MessagePort>> = {};
@@ -226,6 +241,7 @@ export class Supervisor {
         heartbeatIntervalMs: this.#cfg.limits.heartbeatIntervalMs,
         seed: this.#cfg.seed,
         config: this.#cfg.actorConfig[name] ?? {},
+        ...(this.#cfg.logger && isLogLevel(this.#cfg.logger.level) ? { logLevel: this.#cfg.logger.level } : {}),
       },
       peers,
       {
@@ -249,11 +265,17 @@ export class Supervisor {
           }
           this.#onCrash(slot, incarnationNo, 'start-failed', err.message);
         },
-        onBeat: () => {
-          if (isCurrent()) this.#monitor.beat(name, this.#cfg.clock.now());
+        onBeat: (mailbox) => {
+          if (!isCurrent()) return;
+          slot.mailbox = mailbox;
+          this.#monitor.beat(name, this.#cfg.clock.now());
         },
         onEvent: (event) => {
           if (isCurrent()) this.events$.next(event);
+        },
+        onLog: (record) => {
+          // Lines of a replaced incarnation still count: they often say why it went.
+          if (this.logger) writeActorLog(this.logger, name, record);
         },
         onStopped: () => slot.stopped?.(),
         onCrash: (reason, error) => this.#onCrash(slot, incarnationNo, reason, error),

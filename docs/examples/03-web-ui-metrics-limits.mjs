@@ -19,7 +19,7 @@ try {
   console.log('web UI at', `${origin}/?token=<${token.length} hex digits>`);
 
   const metrics = await (await fetch(`${origin}/metrics`)).text(); // no token on loopback
-  console.log('metrics:', metrics.split('\n').filter((l) => /^scp2p_(peers|actor_running)\b/.test(l)).join(' | '));
+  console.log('metrics:', metrics.split('\n').filter((l) => /^scp2p_(peers|actor_running|actor_mailbox_depth)\b/.test(l)).join(' | '));
 
   const anon = await fetch(`${origin}/api/v1/call/status`, { method: 'POST' });
   console.log('control API without token: HTTP', anon.status);
@@ -30,6 +30,7 @@ try {
   console.log('limits now:', JSON.stringify(node.limits()));
   console.log('applied by:', report.applied.map((a) => a.actor).join(', ') || 'none', '| not yet enforced by:', report.unsupported.join(', ') || 'none');
   if (anon.status !== 401) throw new Error('the control API must refuse a caller without the token');
+  if (report.unsupported.length > 0 || report.failed.length > 0) throw new Error('every enforcing actor should take the limits');
 } finally {
   await node.stop();
 }

@@ -46,6 +46,7 @@ export const CONTROL_METHODS = [
   'browseCommunityShares',
   'issueMembershipToken',
   'shareLink',
+  'relayStatus',
   'status',
   'limits',
   'setLimits',

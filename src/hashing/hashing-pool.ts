@@ -23,6 +23,12 @@ export interface HashingPoolOptions {
  * BLAKE3 on a Piscina pool. The actors that hash (fetcher, index) each own one, created in their own thread,
  * so chunk bytes go actor -> pool worker -> actor by transfer and never through the main thread.
  */
+/** Pool tasks running in this process: the deterministic simulator (src/sim/) waits for them before moving time. */
+let tasksInFlight = 0;
+export function hashTasksInFlight(): number {
+  return tasksInFlight;
+}
+
 export class HashingPool {
   readonly #pool: Piscina<HashTask, HashTaskResult>;
   readonly threads: number;
@@ -40,14 +46,14 @@ export class HashingPool {
 
   /** Hashes whole chunks laid out in `buffer[0, length)`; the buffer is transferred out and comes back. */
   async hashChunks(buffer: ArrayBuffer, length = buffer.byteLength, chunkSize = CHUNK_SIZE, signal?: AbortSignal): Promise<{ hashes: Uint8Array; buffer: ArrayBuffer }> {
-    const r = await this.#pool.run({ kind: 'chunks', buffer, length, chunkSize }, { transferList: [buffer], ...(signal ? { signal } : {}) });
+    const r = await this.#run({ kind: 'chunks', buffer, length, chunkSize }, { transferList: [buffer], ...(signal ? { signal } : {}) });
     if (r.kind !== 'chunks') throw new Error('hashing pool answered the wrong task kind');
     return { hashes: new Uint8Array(r.hashes), buffer: r.buffer };
   }
 
   /** ContentId and chunk hashes of a file in one streaming pass (one thread: the whole-file hash is sequential). */
   async hashFile(path: string, chunkSize = CHUNK_SIZE, signal?: AbortSignal): Promise<FileDigest> {
-    const r = await this.#pool.run({ kind: 'file', path, chunkSize, contentHash: true }, signal ? { signal } : {});
+    const r = await this.#run({ kind: 'file', path, chunkSize, contentHash: true }, signal ? { signal } : {});
     if (r.kind !== 'file' || !r.contentId) throw new Error('hashing pool answered the wrong task kind');
     return { contentId: new Uint8Array(r.contentId), chunkHashes: split(new Uint8Array(r.chunkHashes)), size: BigInt(r.size) };
   }
@@ -60,11 +66,20 @@ export class HashingPool {
     const parts: Promise<HashTaskResult>[] = [];
     for (let first = 0; first < total; first += per) {
       const task: HashTask = { kind: 'file', path, chunkSize, firstChunk: first, endChunk: Math.min(total, first + per), contentHash: false };
-      parts.push(this.#pool.run(task, signal ? { signal } : {}));
+      parts.push(this.#run(task, signal ? { signal } : {}));
     }
     const out: Uint8Array[] = [];
     for (const r of await Promise.all(parts)) if (r.kind === 'file') out.push(...split(new Uint8Array(r.chunkHashes)));
     return out;
+  }
+
+  async #run(task: HashTask, opts: Parameters<Piscina<HashTask, HashTaskResult>['run']>[1]): Promise<HashTaskResult> {
+    tasksInFlight++;
+    try {
+      return await this.#pool.run(task, opts);
+    } finally {
+      tasksInFlight--;
+    }
   }
 
   close(): Promise<void> {

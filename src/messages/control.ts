@@ -1,5 +1,7 @@
 import type { ActorName, CrashMode } from './actor-name.js';
 import type { NodeEvent } from './node-events.js';
+import type { ActorLogRecord } from '../actors/runtime/actor-log.js';
+import type { LogLevel } from '../log.js';
 
 /** Error as it crosses a thread (ScpError.toJSON shape). */
 export interface WireError {
@@ -25,8 +27,11 @@ export type ControlToActor =
 export type ControlFromActor =
   | { kind: 'ready' }
   | { kind: 'start-failed'; error: WireError }
-  | { kind: 'beat' }
+  /** Heartbeat; `mailbox` = requests the actor has taken and not answered yet (health's mailboxDepth). */
+  | { kind: 'beat'; mailbox?: number }
   | { kind: 'event'; event: NodeEvent }
+  /** A log line from the actor's `ctx.log`, written by the supervisor through the node's logger. */
+  | { kind: 'log'; record: ActorLogRecord }
   | { kind: 'fatal'; error: WireError }
   | { kind: 'stopped' };
 
@@ -39,4 +44,6 @@ export interface ActorInit {
   seed: number;
   /** Actor-specific settings (the persistence actor's passphrase, the hashing pool size, ...). */
   config: Record<string, unknown>;
+  /** The node logger's level: `ctx.log` drops lower lines in the actor. Absent = silent. */
+  logLevel?: LogLevel;
 }

@@ -1,3 +1,4 @@
+import type { LimitsMailboxEntry } from '../limits.js';
 import type { CommonMailbox } from './mailbox.js';
 import type { ShareItemView } from './index-mailbox.js';
 import type { WireMailboxEntry } from './wire.js';
@@ -39,4 +40,6 @@ export interface FetcherMailbox extends CommonMailbox, WireMailboxEntry {
   cancelDownload: { req: { id: string }; reply: DownloadRecord };
   stopSeeding: { req: { contentId: string }; reply: { stopped: boolean } };
   reannounceSeededContent: { req: object; reply: { announced: number } };
+  /** Live download/upload caps and download concurrency (src/limits.ts; transfer-limits.ts). */
+  setLimits: LimitsMailboxEntry;
 }

@@ -1,3 +1,4 @@
+import type { LimitsMailboxEntry } from '../limits.js';
 import type { Capabilities, PeerAddr } from '../protocol/peer-addr.js';
 import type { CommonMailbox } from './mailbox.js';
 import type { PeerRef, WireRequest, WireReply } from './wire.js';
@@ -18,8 +19,16 @@ export interface PeerRecord {
   capabilities: Record<string, boolean>;
 }
 
+export interface ServeStats {
+  threads: number;
+  connections: number;
+  requests: number;
+}
+
 export interface SessionMailbox extends CommonMailbox {
   peers: { req: object; reply: PeerRecord[] };
+  /** Serve threads (NodeConfig.serveThreads): how many run, their open connections, requests they passed on. */
+  serveStats: { req: object; reply: ServeStats };
   /** The URLs peers can dial, e.g. ['tcp://127.0.0.1:7001', 'quic://127.0.0.1:7000']. */
   addresses: { req: object; reply: string[] };
   /** Our own dialable PeerAddrs with our pubkey hint (for provider records, member lists, PEX); relay_via when firewalled. */
@@ -42,8 +51,41 @@ export interface SessionMailbox extends CommonMailbox {
     req: { connId: number; messageType: number; payload: Uint8Array; timeoutMs?: number };
     reply: { payload: Uint8Array } | { error: string };
   };
+  /**
+   * Firewalled side (PROTOCOL.md §9.3), driven by the relay actor: dials `relay`, sends RELAY_REGISTER
+   * {relay_slot_id: null, tunnel: true} and, on RELAY_REGISTERED, keeps that connection as our tunnel: it is
+   * pinned open, the relay's requests on it are served as relayed (RELAY_* refused), and selfAddrs advertises
+   * the relay_via address. When it closes the relay actor gets `connectionClosed`. Errors: UNREACHABLE, TIMEOUT,
+   * REMOTE (the relay's refusal), PROTOCOL.
+   */
+  registerTunnel: {
+    req: { relay: PeerAddr; timeoutMs?: number };
+    reply: { connId: number; slotId: bigint; expiresAt: bigint; relay: PeerAddr; relayNodeId: string };
+  };
+  /** Closes our tunnel connection `connId` (if it still is ours) and withdraws its relay_via address. */
+  closeTunnel: { req: { connId: number }; reply: void };
+  /** Dial-back check: asks up to `maxPeers` connected peers to dial our direct addresses; one verdict per peer. */
+  probeReachability: { req: { maxPeers?: number; timeoutMs?: number }; reply: Array<'reachable' | 'unreachable' | 'unsupported' | 'failed'> };
+  /** Whether connection `connId` is still open. */
+  connectionOpen: { req: { connId: number }; reply: boolean };
+  /** Peer DB entries whose capabilities (handshake or LAN announcement) say `relay`, with when that was learned. */
+  relayPeers: { req: object; reply: RelayPeer[] };
   /** Peers to seed lookups and downloads: connected first, then recently seen; pubkey hints where known. */
   contacts: { req: { limit?: number; connectedOnly?: boolean }; reply: Array<{ addr: PeerAddr; capabilities: Capabilities | null }> };
+  /** Live `maxConnections` (src/limits.ts; session-limits.ts). */
+  setLimits: LimitsMailboxEntry;
+}
+
+/** A peer known to offer the relay role (session-mailbox `relayPeers`). */
+export interface RelayPeer {
+  addr: PeerAddr;
+  /** 'lan' when learned from a LAN announcement only, 'peer' when from a handshake or another source. */
+  source: 'lan' | 'peer';
+  /** Unix ms the capabilities were learned. */
+  capabilitiesSeenAt: number;
+  /** Unix ms the peer was last seen. */
+  lastSeen: number;
+  connected: boolean;
 }
 
 export type { WireRequest, WireReply };

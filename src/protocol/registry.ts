@@ -67,6 +67,9 @@ import type {
 } from './community-ext.js';
 const X = CommunityExtMessageType;
 // end community extension
+// dial-back reachability extension (src/protocol/reachability-ext.ts)
+import { ReachabilityExtMessageType, reachabilityProbeCodec, reachabilityResultCodec, type ReachabilityProbe, type ReachabilityResult } from './reachability-ext.js';
+const RX = ReachabilityExtMessageType;
 
 export const MessageType = {
   PEX_OFFER: 100,
@@ -97,7 +100,9 @@ export const MessageType = {
 } as const;
 export type MessageType = (typeof MessageType)[keyof typeof MessageType];
 
-const NAMES = new Map<number, string>([...Object.entries(MessageType), ...Object.entries(CommunityExtMessageType)].map(([k, v]) => [v, k]));
+const NAMES = new Map<number, string>(
+  [...Object.entries(MessageType), ...Object.entries(CommunityExtMessageType), ...Object.entries(ReachabilityExtMessageType)].map(([k, v]) => [v, k]),
+);
 
 export function isKnownMessageType(type: number): type is MessageType {
   return NAMES.has(type);
@@ -155,7 +160,9 @@ export type RequestType =
   // community extension
   | typeof X.COMMUNITY_MEMBERS_PAGE
   | typeof X.COMMUNITY_MEMBERS_DELTA
-  | typeof X.COMMUNITY_MEMBER_ANNOUNCE;
+  | typeof X.COMMUNITY_MEMBER_ANNOUNCE
+  // reachability extension
+  | typeof RX.REACHABILITY_PROBE;
 
 interface RequestInfo {
   /** The type number of a successful answer (several requests are answered under their own number). */
@@ -186,6 +193,8 @@ export const REQUESTS: Readonly<Record<RequestType, RequestInfo>> = Object.freez
   [X.COMMUNITY_MEMBERS_PAGE]: { responseType: X.COMMUNITY_MEMBERS_PAGE, rateClass: 'fetch' },
   [X.COMMUNITY_MEMBERS_DELTA]: { responseType: X.COMMUNITY_MEMBERS_DELTA, rateClass: 'fetch' },
   [X.COMMUNITY_MEMBER_ANNOUNCE]: { responseType: X.COMMUNITY_MEMBER_ANNOUNCE, rateClass: 'fetch' },
+  // reachability extension: a dial per request, so the scarce class
+  [RX.REACHABILITY_PROBE]: { responseType: RX.REACHABILITY_PROBE, rateClass: 'other' },
 });
 
 /** Types that are only ever answers (or, for PROVIDERS, a DHT value); received as a request → error envelope. */
@@ -269,6 +278,7 @@ export interface RequestPayloads {
   [X.COMMUNITY_MEMBERS_PAGE]: CommunityMembersPage;
   [X.COMMUNITY_MEMBERS_DELTA]: CommunityMembersDelta;
   [X.COMMUNITY_MEMBER_ANNOUNCE]: CommunityMemberAnnounce;
+  [RX.REACHABILITY_PROBE]: ReachabilityProbe;
 }
 
 /** Keyed by the request type they answer. */
@@ -292,6 +302,7 @@ export interface ResponsePayloads {
   [X.COMMUNITY_MEMBERS_PAGE]: CommunityMembersPageResult;
   [X.COMMUNITY_MEMBERS_DELTA]: CommunityMembersDeltaResult;
   [X.COMMUNITY_MEMBER_ANNOUNCE]: CommunityMemberAnnounceResult;
+  [RX.REACHABILITY_PROBE]: ReachabilityResult;
 }
 
 export const REQUEST_CODECS: { readonly [K in RequestType]: MessageCodec<RequestPayloads[K]> } = Object.freeze({
@@ -314,6 +325,7 @@ export const REQUEST_CODECS: { readonly [K in RequestType]: MessageCodec<Request
   [X.COMMUNITY_MEMBERS_PAGE]: communityMembersPageCodec,
   [X.COMMUNITY_MEMBERS_DELTA]: communityMembersDeltaCodec,
   [X.COMMUNITY_MEMBER_ANNOUNCE]: communityMemberAnnounceCodec,
+  [RX.REACHABILITY_PROBE]: reachabilityProbeCodec,
 });
 
 export const RESPONSE_CODECS: { readonly [K in RequestType]: MessageCodec<ResponsePayloads[K]> } = Object.freeze({
@@ -336,6 +348,7 @@ export const RESPONSE_CODECS: { readonly [K in RequestType]: MessageCodec<Respon
   [X.COMMUNITY_MEMBERS_PAGE]: communityMembersPageResultCodec,
   [X.COMMUNITY_MEMBERS_DELTA]: communityMembersDeltaResultCodec,
   [X.COMMUNITY_MEMBER_ANNOUNCE]: communityMemberAnnounceResultCodec,
+  [RX.REACHABILITY_PROBE]: reachabilityResultCodec,
 });
 
 export type DecodedRequest = { [K in RequestType]: { type: K; payload: RequestPayloads[K] } }[RequestType];

@@ -3,9 +3,12 @@
  * gauges (peers, sessions, actor health, mailbox depth) are read from the node at scrape time. Each node has
  * its own registry, so several nodes in one process don't mix their series.
  *
- * Events not yet in NodeEvent are counted when an actor starts emitting them (the contract, by `type`):
- *   ChunkVerified { bytes }   ChunkRejected { peer? }   ChunkServed { bytes }
- *   DhtLookupCompleted { kind, ms, ok }   RelayTunnelOpened   RelayTunnelClosed
+ * Which events feed which series (NodeEvent, src/messages/node-events.ts):
+ *   TransferStats (fetcher, batched deltas ≤ 4/s) → chunks verified / rejected, bytes received and sent
+ *   DhtLookupCompleted { kind, ms, ok } (dht, one per lookup) → lookups by kind and result, latency histogram
+ *   RelayTunnelOpened / RelayTunnelClosed (relay) → tunnels carried now
+ *   PeerConnected / PeerDisconnected (session), DownloadProgress / Completed / Failed (fetcher)
+ * Only the node's own supervisor forwards actor events, so the counters start at zero with the node.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
@@ -40,6 +43,7 @@ export function createNodeMetrics(node: MetricsSource, opts: { defaultMetrics?: 
   const bytesOut = new Counter({ name: 'scp2p_bytes_sent_total', help: 'Content bytes served to peers', registers: r });
   const chunksOk = new Counter({ name: 'scp2p_chunks_verified_total', help: 'Downloaded chunks whose hash matched', registers: r });
   const chunksBad = new Counter({ name: 'scp2p_chunks_rejected_total', help: 'Downloaded chunks rejected (hash mismatch)', registers: r });
+  const chunksOut = new Counter({ name: 'scp2p_chunks_served_total', help: 'Chunks served to peers', registers: r });
   const downloads = new Counter({ name: 'scp2p_downloads_total', help: 'Downloads finished, by result', labelNames: ['result'], registers: r });
   const active = new Gauge({ name: 'scp2p_downloads_active', help: 'Downloads that reported progress and have not finished', registers: r });
   const lookups = new Counter({ name: 'scp2p_dht_lookups_total', help: 'DHT lookups, by kind and result', labelNames: ['kind', 'result'], registers: r });
@@ -57,6 +61,8 @@ export function createNodeMetrics(node: MetricsSource, opts: { defaultMetrics?: 
   const nodeUp = new Gauge({ name: 'scp2p_node_running', help: '1 while the node is running', registers: r });
 
   const progress = new Map<string, number>();
+  let tunnelCount = 0;
+  tunnels.set(0);
   const sub = node.events$?.subscribe({
     next: (raw) => {
       const e = raw as { type: string } & Record<string, unknown>;
@@ -67,29 +73,22 @@ export function createNodeMetrics(node: MetricsSource, opts: { defaultMetrics?: 
         case 'PeerDisconnected':
           disconnects.inc();
           break;
-        case 'DownloadProgress': {
-          const id = String(e.id);
-          const done = num(e.bytesDone);
-          const before = progress.get(id) ?? 0;
-          if (done > before) bytesIn.inc(done - before);
-          progress.set(id, Math.max(before, done));
+        case 'DownloadProgress':
+          progress.set(String(e.id), num(e.bytesDone));
           active.set(progress.size);
           break;
-        }
+        case 'TransferStats':
+          if (num(e.chunksVerified) > 0) chunksOk.inc(num(e.chunksVerified));
+          if (num(e.bytesVerified) > 0) bytesIn.inc(num(e.bytesVerified));
+          if (num(e.chunksRejected) > 0) chunksBad.inc(num(e.chunksRejected));
+          if (num(e.chunksServed) > 0) chunksOut.inc(num(e.chunksServed));
+          if (num(e.bytesServed) > 0) bytesOut.inc(num(e.bytesServed));
+          break;
         case 'DownloadCompleted':
         case 'DownloadFailed':
           downloads.inc({ result: e.type === 'DownloadCompleted' ? 'completed' : 'failed' });
           progress.delete(String(e.id));
           active.set(progress.size);
-          break;
-        case 'ChunkVerified':
-          chunksOk.inc();
-          break;
-        case 'ChunkRejected':
-          chunksBad.inc();
-          break;
-        case 'ChunkServed':
-          bytesOut.inc(num(e.bytes));
           break;
         case 'DhtLookupCompleted': {
           const kind = String(e.kind ?? 'unknown');
@@ -98,10 +97,11 @@ export function createNodeMetrics(node: MetricsSource, opts: { defaultMetrics?: 
           break;
         }
         case 'RelayTunnelOpened':
-          tunnels.inc();
+          tunnels.set(++tunnelCount);
           break;
         case 'RelayTunnelClosed':
-          tunnels.dec();
+          tunnelCount = Math.max(0, tunnelCount - 1);
+          tunnels.set(tunnelCount);
           break;
       }
     },

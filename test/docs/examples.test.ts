@@ -18,7 +18,7 @@ const TIMEOUT_MS = 120_000;
 const EXPECT: Record<string, RegExp[]> = {
   '01-start-events-errors.mjs': [/^node id: [0-9a-f]{40,}$/m, /typed error: NOT_FOUND/, /aborted call: ABORTED/, /events: .*NodeStopped$/m, /state: stopped/],
   '02-publish-and-search.mjs': [/published: [0-9a-f]{64} seq 1n/, /soups\/tomato-soup\.md/, /search "soup": [1-9]\d* hit/],
-  '03-web-ui-metrics-limits.mjs': [/web UI at http:\/\/127\.0\.0\.1:\d+\//, /scp2p_actor_running\{actor="index"\} 1/, /without token: HTTP 401/, /with token: HTTP 200/, /"maxDownloadBps":5000000/],
+  '03-web-ui-metrics-limits.mjs': [/web UI at http:\/\/127\.0\.0\.1:\d+\//, /scp2p_actor_running\{actor="index"\} 1/, /without token: HTTP 401/, /with token: HTTP 200/, /"maxDownloadBps":5000000/, /scp2p_actor_mailbox_depth\{actor="fetcher"\} \d+/, /applied by: session, fetcher, relay \| not yet enforced by: none/],
   '04-two-nodes-download.mjs': [/B synced: 1 updated/, /completed, bytes match/],
 };
 

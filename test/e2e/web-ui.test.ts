@@ -134,6 +134,22 @@ describe.runIf(ready)('web UI, one node', () => {
     expect((page as Page & { problems?: string[] }).problems).toEqual([]);
   });
 
+  it('shows the limits on Settings and changes them live: every enforcing actor applies them', async () => {
+    await go(page, 'Settings');
+    const cap = page.getByLabel('Download cap, whole node (bytes/s)');
+    await cap.fill('2000000');
+    await page.getByLabel('Peer connections').fill('50');
+    await page.getByRole('button', { name: 'Apply limits' }).click();
+    await page.getByText('saved. applied by: session, fetcher, relay').waitFor({ timeout: 15_000 });
+    expect(node.limits()).toMatchObject({ maxDownloadBps: 2_000_000, maxConnections: 50, maxUploadBps: null });
+    await shot(page, 'solo-settings-limits');
+    await cap.fill(''); // empty = no limit
+    await page.getByLabel('Peer connections').fill('');
+    await page.getByRole('button', { name: 'Apply limits' }).click();
+    await expect.poll(() => node.limits().maxDownloadBps, { timeout: 15_000 }).toBeNull();
+    expect(node.limits().maxConnections).toBeNull();
+  });
+
   it('publishes text and finds it in search, from the page', async () => {
     await go(page, 'Publish');
     await page.getByRole('radio', { name: 'Text' }).check();

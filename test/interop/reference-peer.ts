@@ -283,6 +283,11 @@ export class RefServer {
   readonly handshakes: { conn: number; ok: boolean; reason?: string; remote?: string }[] = [];
   /** Anything that broke our strict request/response rules (e.g. a response-flagged envelope sent to us). */
   readonly anomalies: string[] = [];
+  /**
+   * Extra answers by request type, consulted before the built-in ones (e.g. the §10 community handlers of
+   * reference-community.ts, for a reference node that joined a community). A handler may throw: error envelope.
+   */
+  readonly handlers = new Map<number, (env: Envelope) => Envelope>();
   private server!: tls.Server;
   private conns = 0;
   private readonly sockets = new Set<net.Socket>();
@@ -357,6 +362,8 @@ export class RefServer {
     const ok = (type: number, payload: Uint8Array = new Uint8Array(0)): Envelope => ({ type, reqId: env.reqId, flags: FLAG_RESPONSE, payload });
     const err = (text: string): Envelope => ({ type: env.type, reqId: env.reqId, flags: FLAGS_ERROR_RESPONSE, payload: new TextEncoder().encode(text) });
     try {
+      const extra = this.handlers.get(env.type);
+      if (extra) return extra(env);
       switch (env.type) {
         case 100:
           pexOfferCodec.decode(env.payload);

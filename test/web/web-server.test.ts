@@ -77,9 +77,14 @@ describe('web server', () => {
     events.next({ type: 'DownloadProgress', id: 'd1', contentId: 'c', bytesDone: 100n, bytesTotal: 1000n, peers: 1 });
     events.next({ type: 'DownloadProgress', id: 'd1', contentId: 'c', bytesDone: 400n, bytesTotal: 1000n, peers: 1 });
     events.next({ type: 'DownloadCompleted', id: 'd1', contentId: 'c', path: '/x' });
-    events.next({ type: 'ChunkVerified', bytes: 262144 });
-    events.next({ type: 'ChunkRejected' });
-    events.next({ type: 'DhtLookupCompleted', kind: 'findValue', ms: 120, ok: true });
+    // the fetcher's batched counters (deltas), twice
+    events.next({ type: 'TransferStats', chunksVerified: 1, bytesVerified: 262144, chunksRejected: 1, chunksServed: 2, bytesServed: 300000, intervalMs: 250 });
+    events.next({ type: 'TransferStats', chunksVerified: 1, bytesVerified: 1000, chunksRejected: 0, chunksServed: 0, bytesServed: 0, intervalMs: 250 });
+    events.next({ type: 'DhtLookupCompleted', kind: 'value', ms: 120, ok: true });
+    events.next({ type: 'DhtLookupCompleted', kind: 'node', ms: 40, ok: false });
+    events.next({ type: 'RelayTunnelOpened', peerNodeId: 'p', slotId: '1' });
+    events.next({ type: 'RelayTunnelOpened', peerNodeId: 'q', slotId: '2' });
+    events.next({ type: 'RelayTunnelClosed', peerNodeId: 'p', slotId: '1', reason: 'closed' });
     const res = await fetch(`${web.url}/metrics`);
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
@@ -91,16 +96,20 @@ describe('web server', () => {
     expect(text).toContain('scp2p_sessions{transport="quic",relayed="false"} 1');
     expect(text).toContain('scp2p_sessions{transport="tcp",relayed="true"} 1');
     expect(text).toContain('scp2p_peer_connections_total{transport="quic",relayed="false"} 1');
-    expect(text).toContain('scp2p_bytes_received_total 400');
+    expect(text).toContain('scp2p_bytes_received_total 263144');
+    expect(text).toContain('scp2p_bytes_sent_total 300000');
+    expect(text).toContain('scp2p_chunks_served_total 2');
+    expect(text).toContain('scp2p_downloads_active 0');
     expect(text).toContain('scp2p_downloads_total{result="completed"} 1');
-    expect(text).toContain('scp2p_chunks_verified_total 1');
+    expect(text).toContain('scp2p_chunks_verified_total 2');
     expect(text).toContain('scp2p_chunks_rejected_total 1');
-    expect(text).toContain('scp2p_dht_lookups_total{kind="findValue",result="ok"} 1');
-    expect(text).toContain('scp2p_dht_lookup_duration_seconds_bucket{le="0.25",kind="findValue"} 1');
+    expect(text).toContain('scp2p_dht_lookups_total{kind="value",result="ok"} 1');
+    expect(text).toContain('scp2p_dht_lookups_total{kind="node",result="failed"} 1');
+    expect(text).toContain('scp2p_dht_lookup_duration_seconds_bucket{le="0.25",kind="value"} 1');
     expect(text).toContain('scp2p_actor_restarts{actor="session"} 2');
     expect(text).toContain('scp2p_actor_running{actor="fetcher"} 0');
     expect(text).toContain('scp2p_actor_mailbox_depth{actor="fetcher"} 3');
-    expect(text).toContain('scp2p_relay_tunnels 0');
+    expect(text).toContain('scp2p_relay_tunnels 1');
     expect(text).toMatch(/^scp2p_process_cpu_user_seconds_total /m);
     // every series is ours
     for (const line of text.split('\n').filter((l) => l && !l.startsWith('#'))) expect(line).toMatch(/^scp2p_/);

@@ -20,7 +20,7 @@ import type { PeerAddr } from '../../protocol/peer-addr.js';
 import { ErrorText, MessageType } from '../../protocol/registry.js';
 import type { Clock, TimerHandle } from '../runtime/clock.js';
 import type { DhtCore, DhtEffect } from './dht-core.js';
-import type { LookupResult } from './iterative-lookup.js';
+import type { LookupKind, LookupResult } from './iterative-lookup.js';
 import { QUERY_TIMEOUT_MS } from './iterative-lookup.js';
 import { K } from './routing-table.js';
 import type { DhtErrorReply, DhtReply, DhtRequest, DhtResponse } from './types.js';
@@ -38,6 +38,8 @@ export interface DhtDriverComponents {
   session: DhtSessionPort;
   /** Called after anything that may have changed the routing table or the values (persistence debounce). */
   onChange?: () => void;
+  /** Each user lookup as it ends (metrics: DhtLookupCompleted); `ok` = it found what it looked for. */
+  onLookup?: (kind: LookupKind, ms: number, ok: boolean) => void;
 }
 
 export interface DhtDriverInit {
@@ -149,6 +151,7 @@ export class DhtDriver {
   private readonly clock: Clock;
   private readonly session: DhtSessionPort;
   private readonly onChange: () => void;
+  private readonly onLookup: DhtDriverComponents['onLookup'];
   private readonly queryTimeoutMs: number;
   private readonly pingTimeoutMs: number;
   private readonly bootstrapBelow: number;
@@ -173,6 +176,7 @@ export class DhtDriver {
     this.clock = components.clock;
     this.session = components.session;
     this.onChange = components.onChange ?? (() => {});
+    this.onLookup = components.onLookup;
     this.queryTimeoutMs = init.queryTimeoutMs ?? QUERY_TIMEOUT_MS;
     this.pingTimeoutMs = init.pingTimeoutMs ?? 1_500;
     this.bootstrapBelow = init.bootstrapBelow ?? K;
@@ -186,9 +190,12 @@ export class DhtDriver {
   async lookup(start: (now: number) => number): Promise<LookupResult> {
     await this.loadSeeds();
     this.lookups++;
+    const t0 = this.clock.now();
     const done = await this.run(start);
     if (done.kind !== 'lookup-done') throw ScpError.internal('dht: a lookup completed as a store');
-    return done.result;
+    const r = done.result;
+    this.onLookup?.(r.kind, this.clock.now() - t0, r.kind === 'node' ? r.closest.length > 0 : r.value !== undefined);
+    return r;
   }
 
   /** Runs a put/store command and resolves once the STOREs are acknowledged or failed. */

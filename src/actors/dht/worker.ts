@@ -90,7 +90,10 @@ export const actor: ActorDefinition<'dht'> = {
     ctx.defer(() => env.close());
     const stateDb = subDatabase<SavedState>(env, 'dht', 'state');
     const localPubkey = nodePubkey(ctx, env);
-    const nowUnix = (): number => Math.floor(Date.now() / 1000);
+    // Wall time on the injected clock (a virtual clock gives virtual dates, so a simulation replays).
+    const epochMs = typeof ctx.config.epochMs === 'number' ? ctx.config.epochMs : Date.now() - ctx.clock.now();
+    const wallMs = (): number => epochMs + ctx.clock.now();
+    const nowUnix = (): number => Math.floor(wallMs() / 1000);
 
     // Share keys the index told us (getShareHead with a pubkey): heads for those shares must verify.
     const shareKeys = new Map<string, Uint8Array>();
@@ -112,7 +115,7 @@ export const actor: ActorDefinition<'dht'> = {
     );
 
     const saved = stateDb.get('snapshot');
-    if (saved) core.restore(saved.snapshot, ctx.clock.now(), Math.max(0, Date.now() - saved.savedAt));
+    if (saved) core.restore(saved.snapshot, ctx.clock.now(), Math.max(0, wallMs() - saved.savedAt));
 
     const session: DhtSessionPort = {
       async request(to, messageType, payload, timeoutMs) {
@@ -131,13 +134,22 @@ export const actor: ActorDefinition<'dht'> = {
     const joinDelayMs = num(ctx.config.joinDelayMs, FIRST_BOOTSTRAP_MS);
     let dirty = false;
     const driver = new DhtDriver(
-      { core, clock: ctx.clock, session, onChange: () => void (dirty = true) },
+      {
+        core,
+        clock: ctx.clock,
+        session,
+        onChange: () => void (dirty = true),
+        onLookup: (kind, ms, ok) => {
+          ctx.emit({ type: 'DhtLookupCompleted', kind, ms, ok });
+          ctx.log.debug({ kind, ms, ok }, 'lookup completed');
+        },
+      },
       { queryTimeoutMs: init.queryTimeoutMs, pingTimeoutMs: init.pingTimeoutMs },
     );
 
     const save = (sync: boolean): void => {
       dirty = false;
-      const state: SavedState = { savedAt: Date.now(), snapshot: core.snapshot(ctx.clock.now()) };
+      const state: SavedState = { savedAt: wallMs(), snapshot: core.snapshot(ctx.clock.now()) };
       if (sync) stateDb.putSync('snapshot', state);
       else void stateDb.put('snapshot', state);
     };
@@ -251,7 +263,9 @@ export const actor: ActorDefinition<'dht'> = {
           // Others' addresses first from what the network holds, so our STORE does not drop them; ours stay in.
           const others = local ? await providersOf(contentId, false) : await providersOf(contentId, true).catch(() => []);
           const ours = mergeAddrs([], addrs);
-          const rest = mergeAddrs([...ours], others).slice(ours.length);
+          // Our addresses not in `addrs` are stale (an old relay_via route after the relay changed): drop them.
+          const ourKeys = new Set(ours.flatMap((a) => (a.pubkeyHint ? [toHex(a.pubkeyHint)] : [])));
+          const rest = mergeAddrs([...ours], others.filter((a) => !(a.pubkeyHint && ourKeys.has(toHex(a.pubkeyHint))))).slice(ours.length);
           const providers = [...ours, ...rest.slice(Math.max(0, rest.length - (MAX_PROVIDERS - ours.length)))].slice(0, MAX_PROVIDERS);
           const value = encodeProviders({ contentId, providers, updatedAt: BigInt(nowUnix()) });
           dirty = true;

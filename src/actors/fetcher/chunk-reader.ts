@@ -13,7 +13,7 @@ import { ScpError } from '../../errors.js';
 import { CHUNK_SIZE, chunkCountForSize } from '../../protocol/content.js';
 import { openFile, readFull, type FileHandleLike, type OpenFile } from './file-writer.js';
 import { fsError } from './fs-errors.js';
-import type { TokenBucket } from './token-bucket.js';
+import type { BandwidthGate } from './transfer-limits.js';
 
 /** The reference's wire text for a chunk it cannot serve (PROTOCOL.md §8.1). */
 export const CHUNK_NOT_FOUND_TEXT = 'chunk not found';
@@ -32,8 +32,8 @@ export interface ChunkReaderInit {
   maxOpenFiles?: number;
   /** Free chunk buffers kept for reuse. Default 16. */
   poolSize?: number;
-  /** Optional cap on bytes served per second (all peers together). */
-  bandwidth?: TokenBucket;
+  /** Optional cap on bytes served per second (a TokenBucket, or the live UploadGate: global and per peer). */
+  bandwidth?: BandwidthGate;
   open?: OpenFile;
 }
 
@@ -77,7 +77,7 @@ export class ChunkReader {
   readonly #maxPerPeer: number;
   readonly #maxQueued: number;
   readonly #maxOpen: number;
-  readonly #bandwidth: TokenBucket | undefined;
+  readonly #bandwidth: BandwidthGate | undefined;
   readonly #items = new Map<string, Entry>();
   /** Content ids with an open handle, least recently used first. */
   readonly #lru = new Set<string>();
@@ -134,7 +134,7 @@ export class ChunkReader {
       const start = index * CHUNK_SIZE;
       const len = Math.min(CHUNK_SIZE, e.size - start);
       if (this.#bandwidth) {
-        const wait = this.#bandwidth.reserve(len, this.#clock.now());
+        const wait = this.#bandwidth.reserve(len, this.#clock.now(), peer);
         if (wait > 0) await new Promise<void>((r) => this.#clock.setTimeout(r, wait));
       }
       const fh = await this.#handle(contentId, e);

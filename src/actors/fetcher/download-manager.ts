@@ -186,6 +186,15 @@ export class DownloadManager {
     return toMailbox(rec);
   }
 
+  /**
+   * Live concurrency (NodeLimits.maxConcurrentDownloads, at least 1): raising it starts queued downloads at
+   * once; lowering it lets running ones finish and holds the rest `queued`.
+   */
+  setMaxConcurrentDownloads(n: number): void {
+    this.#init.maxConcurrentDownloads = Math.max(1, Math.floor(n));
+    this.#pump();
+  }
+
   /** Halts running jobs, keeping them resumable on the next start. */
   async close(): Promise<void> {
     this.#closing = true;

@@ -40,6 +40,8 @@ export interface SeedServiceComponents {
   unannounce(contentId: Uint8Array): Promise<void>;
   /** Wall time in ms (for `addedAt`). */
   now(): number;
+  /** Counts a chunk answered with its bytes (metrics; transfer-stats.ts). */
+  served?(bytes: number): void;
 }
 
 export interface SeedRequest {
@@ -180,6 +182,7 @@ export class SeedService {
     try {
       // A reader that ignored `into` handed back its own buffer: one copy into the reply.
       const out = payload ?? chunkDataCodec.encode({ contentId: fromHex(contentId, 32), chunkIndex: index, bytes: lease.bytes });
+      this.#c.served?.(lease.bytes.length);
       return withTransfer({ payload: out }, [out.buffer as ArrayBuffer]);
     } finally {
       lease.release();

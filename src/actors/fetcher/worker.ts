@@ -12,6 +12,9 @@ import { readFetcherConfig } from './fetcher-config.js';
 import { DownloadStore, lmdbKeyValue, type StoredSeed } from './fetcher-store.js';
 import { SeedService } from './seed-service.js';
 import { TokenBucket } from './token-bucket.js';
+import { applyFetcherLimits, DownloadShaper, UploadGate } from './transfer-limits.js';
+import { TransferStats } from './transfer-stats.js';
+import { verifyChunk } from '../../protocol/content.js';
 
 /**
  * Fetcher actor: downloads (DownloadManager → DownloadJob → SwarmScheduler) and seeding (SeedService →
@@ -32,13 +35,11 @@ export const actor: ActorDefinition<'fetcher'> = {
     const seedsKv = lmdbKeyValue(subDatabase<StoredSeed>(env, 'fetcher', 'seeds'));
 
     const session = sessionClient(ctx);
-    const reader = new ChunkReader(
-      { clock: ctx.clock },
-      {
-        maxPerPeer: cfg.seedMaxPerPeer,
-        ...(cfg.seedBytesPerSecond ? { bandwidth: new TokenBucket({ bytesPerSecond: cfg.seedBytesPerSecond }, ctx.clock.now()) } : {}),
-      },
-    );
+    // Live limits (transfer-limits.ts, set by node.setLimits) and batched chunk counters for metrics.
+    const stats = new TransferStats(ctx.clock, (e) => ctx.emit(e));
+    const shaper = new DownloadShaper(ctx.clock);
+    const upload = new UploadGate({ base: cfg.seedBytesPerSecond ? new TokenBucket({ bytesPerSecond: cfg.seedBytesPerSecond }, ctx.clock.now()) : null });
+    const reader = new ChunkReader({ clock: ctx.clock }, { maxPerPeer: cfg.seedMaxPerPeer, bandwidth: upload });
     const seeds = new SeedService({
       seeds: seedsKv,
       reader,
@@ -53,6 +54,7 @@ export const actor: ActorDefinition<'fetcher'> = {
         await ctx.peers.request('dht', { type: 'removeProvider', contentId, addrs }, { timeoutMs: 10_000 });
       },
       now: () => Math.floor(epochMs + ctx.clock.now()),
+      served: (bytes) => stats.served(bytes),
     });
     seeds.restore();
 
@@ -60,7 +62,13 @@ export const actor: ActorDefinition<'fetcher'> = {
       {
         clock: ctx.clock,
         random: ctx.random.fork('downloads'),
-        request: session.request,
+        request: shaper.wrap(session.request),
+        verify: (expected, bytes) => {
+          const ok = verifyChunk(expected, bytes);
+          if (ok) stats.verified(bytes.length);
+          else stats.rejected();
+          return ok;
+        },
         discover: (contentId, explicit) => discoverProviders(ctx, session, contentId, explicit),
         store: downloadsDb,
         emit: (e) => ctx.emit(e),
@@ -72,6 +80,9 @@ export const actor: ActorDefinition<'fetcher'> = {
         maxConcurrentDownloads: cfg.maxConcurrentDownloads,
         diskQuotaBytes: cfg.diskQuotaBytes,
         requestTimeoutMs: cfg.requestTimeoutMs,
+        // The scheduler's safety-net timeout counts from when a chunk is scheduled; a request held back by a
+        // bandwidth cap would trip it. The session request always settles (its timeout starts when it is sent).
+        policy: { requestTimeoutMs: 0 },
       },
     );
     downloads.restore();
@@ -91,6 +102,8 @@ export const actor: ActorDefinition<'fetcher'> = {
 
     ctx.defer(async () => {
       if (timer) ctx.clock.clearTimeout(timer);
+      shaper.close();
+      stats.flush();
       await downloads.close().catch(() => undefined);
       await reader.close().catch(() => undefined);
       await pool?.close();
@@ -114,6 +127,17 @@ export const actor: ActorDefinition<'fetcher'> = {
         cancelDownload: (req) => downloads.cancel(req.id),
         stopSeeding: async (req) => ({ stopped: await seeds.stop(req.contentId) }),
         reannounceSeededContent: async () => ({ announced: await seeds.reannounceAll() }),
+        setLimits: (req) => {
+          const r = applyFetcherLimits(req.limits, {
+            clock: ctx.clock,
+            shaper,
+            upload,
+            setMaxConcurrentDownloads: (n) => downloads.setMaxConcurrentDownloads(n),
+            defaultMaxConcurrentDownloads: cfg.maxConcurrentDownloads,
+          });
+          ctx.log.info({ limits: req.limits, held: shaper.queued }, 'limits applied');
+          return r;
+        },
       },
       async stop() {
         await downloads.close();
@@ -132,28 +156,73 @@ interface SessionClient {
 function sessionClient(ctx: ActorContext): SessionClient {
   return {
     request: async (to, type, payload, opts) => {
-      const r = await ctx.peers.request(
-        'session',
-        { type: 'request', to, messageType: type, payload, timeoutMs: opts.timeoutMs },
-        { timeoutMs: opts.timeoutMs + 2_000, signal: opts.signal },
-      );
-      return r.payload;
+      const until = ctx.clock.now() + opts.timeoutMs;
+      for (;;) {
+        const timeoutMs = Math.max(1, until - ctx.clock.now());
+        try {
+          const r = await ctx.peers.request(
+            'session',
+            { type: 'request', to, messageType: type, payload, timeoutMs },
+            { timeoutMs: timeoutMs + 2_000, signal: opts.signal },
+          );
+          return r.payload;
+        } catch (err) {
+          // Our own session restarting is not the peer's fault: without this the scheduler charged the chunk to
+          // the peer (two such crashes failed the download) and a probe found "no provider" (actor-fault campaign).
+          if (!ownSessionDown(err) || opts.signal.aborted || ctx.clock.now() >= until) throw err;
+          await sessionBack(ctx, until, opts.signal);
+        }
+      }
     },
     selfAddrs: () => ctx.peers.request('session', { type: 'selfAddrs' }, { timeoutMs: 5_000 }),
     contacts: async () => (await ctx.peers.request('session', { type: 'contacts', connectedOnly: true, limit: 64 }, { timeoutMs: 5_000 })).map((c) => c.addr),
   };
 }
 
-/** Explicit peers first, then the DHT's provider record, then connected peers; never our own addresses. */
+function ownSessionDown(err: unknown): boolean {
+  const e = err as { code?: unknown; details?: { actor?: unknown } } | undefined;
+  return e?.code === 'ACTOR_UNAVAILABLE' && e.details?.actor === 'session';
+}
+
+/** Resolves once the supervisor has handed us a channel to the new session incarnation (or at `until`/abort). */
+async function sessionBack(ctx: ActorContext, until: number, signal: AbortSignal): Promise<void> {
+  while (!ctx.peers.has('session') && !signal.aborted && ctx.clock.now() < until) {
+    await new Promise<void>((resolve) => ctx.clock.setTimeout(resolve, 50));
+  }
+}
+
+/**
+ * Our own session or DHT restarting (or a restarted session not yet reconnected) finds nobody; that says
+ * nothing about the content, so an empty answer given while either was down or no peer was connected is asked
+ * again for a while before the download fails NOT_FOUND (the actor-fault campaign, docs/RELIABILITY.md).
+ */
+const DISCOVERY_PATIENCE_MS = 15_000;
+
 async function discoverProviders(ctx: ActorContext, session: SessionClient, contentId: Uint8Array, explicit: PeerAddr[]): Promise<PeerAddr[]> {
+  const until = ctx.clock.now() + DISCOVERY_PATIENCE_MS;
+  for (let wait = 250; ; wait = Math.min(wait * 2, 2_000)) {
+    const r = await discoverOnce(ctx, session, contentId, explicit);
+    if (r.found.length > 0 || !r.localOutage || ctx.clock.now() + wait > until) return r.found;
+    await new Promise<void>((resolve) => ctx.clock.setTimeout(resolve, wait));
+  }
+}
+
+/** Explicit peers first, then the DHT's provider record, then connected peers; never our own addresses. */
+async function discoverOnce(ctx: ActorContext, session: SessionClient, contentId: Uint8Array, explicit: PeerAddr[]): Promise<{ found: PeerAddr[]; localOutage: boolean }> {
+  let localOutage = false;
+  const down = (): PeerAddr[] => {
+    localOutage = true;
+    return [];
+  };
   const [self, fromDht, contacts] = await Promise.all([
-    session.selfAddrs().catch((): PeerAddr[] => []),
+    session.selfAddrs().catch(down),
     ctx.peers
       .request('dht', { type: 'findProviders', contentId }, { timeoutMs: 20_000 })
       .then((r) => r.providers)
-      .catch((): PeerAddr[] => []),
-    session.contacts().catch((): PeerAddr[] => []),
+      .catch(down),
+    session.contacts().catch(down),
   ]);
+  if (contacts.length === 0) localOutage = true;
   const selfKeys = new Set(self.map(peerAddrKey));
   const selfKeysHex = new Set(self.flatMap((a) => (a.pubkeyHint ? [toHex(a.pubkeyHint)] : [])));
   const out: PeerAddr[] = [];
@@ -164,5 +233,5 @@ async function discoverProviders(ctx: ActorContext, session: SessionClient, cont
     seen.add(k);
     out.push(a);
   }
-  return out;
+  return { found: out, localOutage };
 }

@@ -378,7 +378,10 @@ export const actor: ActorDefinition<'index'> = {
           const stored: StoredSubscription = { ...record, title: existing?.title ?? null, hints: [...new Set([...(existing?.hints ?? []), ...hints])] };
           await subsDb.put(record.shareId, stored);
           if (created) ctx.emit({ type: 'SubscriptionAdded', shareId: record.shareId });
-          for (const h of link0(hints)) void ctx.peers.request('session', { type: 'connect', addr: h }, { timeoutMs: 15_000 }).catch(() => undefined);
+          const dials = link0(hints).map((h) => ctx.peers.request('session', { type: 'connect', addr: h }, { timeoutMs: 15_000 }).catch(() => undefined));
+          // A link's peers are how a recipient who knows nobody reaches the DHT: give them a moment (not a dead
+          // peer's full timeout) so that a sync right after subscribing can find the share head.
+          if (dials.length > 0) await Promise.race([Promise.all(dials), new Promise((r) => setTimeout(r, 3_000).unref?.())]);
           return subscriptionView(stored);
         },
         async unsubscribe(req) {

@@ -5,9 +5,9 @@
  * Every 30 s it asks the session whether the tunnel is still up; a dropped tunnel withdraws the address and
  * re-registers, rotating away from relays that failed.
  *
- * Relay choice: candidates are fresh peers (capability `relay` seen within 24 h) plus fresh announcement
- * addresses, else any peer seen within 24 h; among those not yet tried in this round keep only the best
- * RelayScore and go round-robin among them. RelayScore is the reference's (relay.rs): score =
+ * Relay choice: configured relays come first (while one is untried in this round); then fresh peers (capability
+ * `relay` seen within 24 h) plus fresh announcement addresses, else any peer seen within 24 h; among those not
+ * yet tried in this round keep only the best RelayScore and go round-robin among them. RelayScore is the reference's (relay.rs): score =
  * (successes − 3·failures) / (2·total) clamped to ±1, latency EMA (3·avg + new) / 4, decayed 0.95 per full hour
  * since the last probe.
  *
@@ -25,8 +25,13 @@ export const RELAY_DIAL_TIMEOUT_MS = 15_000;
 export const RELAY_FRESHNESS_MS = 86_400_000;
 export const RELAY_REGISTER_REQ_ID = 1;
 
+/** Where a candidate came from (shown by relayStatus). */
+export type CandidateSource = 'config' | 'lan' | 'peer' | 'dht' | 'relay-list';
+
 export interface RelayCandidate {
   addr: PeerAddr;
+  /** 'peer' when absent. */
+  source?: 'lan' | 'peer';
   capabilities?: Capabilities | null;
   /** Unix ms the capabilities were learned (handshake, LAN announcement). */
   capabilitiesSeenAt?: number | null;
@@ -75,10 +80,12 @@ export type FirewalledInput =
   | { type: 'set-firewalled'; firewalled: boolean }
   /** Our own direct address (ip/port/tcp) that goes into the advertised relay_via PeerAddr. */
   | { type: 'set-self-addr'; addr: PeerAddr }
+  /** Relays from the configuration (`relays`): always candidates, tried first. */
+  | { type: 'configured'; relays: PeerAddr[] }
   /** A snapshot of the peer DB's candidates (replaces the previous one). */
   | { type: 'peers'; peers: RelayCandidate[] }
   /** An announcement from the DHT, LAN or RELAY_LIST_RESPONSE (validated here). */
-  | { type: 'announcement'; announcement: RelayAnnouncement }
+  | { type: 'announcement'; announcement: RelayAnnouncement; source?: 'dht' | 'relay-list' | 'lan' }
   | { type: 'dialed'; attempt: number; conn: ConnId }
   | { type: 'dial-failed'; attempt: number; reason: string }
   | { type: 'registered'; attempt: number; slotId: bigint; expiresAt: bigint }
@@ -117,7 +124,7 @@ type State =
   | { kind: 'waiting'; nextAt: number }
   | { kind: 'dialing'; attempt: number; relay: PeerAddr; key: string; startedAt: number; deadline: number }
   | { kind: 'registering'; attempt: number; relay: PeerAddr; key: string; conn: ConnId; startedAt: number; deadline: number }
-  | { kind: 'tunneled'; relay: PeerAddr; key: string; conn: ConnId; slotId: bigint; nextCheck: number };
+  | { kind: 'tunneled'; relay: PeerAddr; key: string; conn: ConnId; slotId: bigint; expiresAt: bigint; nextCheck: number };
 
 const relayKeyOf = (a: PeerAddr): string => (a.pubkeyHint ? `pubkey:${toHex(a.pubkeyHint)}` : peerAddrKey(a));
 
@@ -131,7 +138,8 @@ export class FirewalledClient {
   readonly #dialTimeoutMs: number;
   readonly #freshMs: number;
   #peers: RelayCandidate[] = [];
-  readonly #announcements = new Map<string, RelayAnnouncement>();
+  #configured: PeerAddr[] = [];
+  readonly #announcements = new Map<string, { a: RelayAnnouncement; source: CandidateSource }>();
   readonly #scores = new Map<string, RelayScore>();
   readonly #tried = new Set<string>();
   #rr = 0;
@@ -151,11 +159,15 @@ export class FirewalledClient {
   }
 
   /** 'idle' | 'waiting' | 'dialing' | 'registering' | 'tunneled', plus the tunnel's relay and slot when up. */
-  get status(): { state: State['kind']; relay?: PeerAddr; slotId?: bigint; advertised: PeerAddr | null } {
+  get status(): { state: State['kind']; relay?: PeerAddr; slotId?: bigint; expiresAt?: bigint; conn?: ConnId; advertised: PeerAddr | null } {
     const s = this.#state;
     return s.kind === 'tunneled'
-      ? { state: s.kind, relay: s.relay, slotId: s.slotId, advertised: this.#advertised }
+      ? { state: s.kind, relay: s.relay, slotId: s.slotId, expiresAt: s.expiresAt, conn: s.conn, advertised: this.#advertised }
       : { state: s.kind, advertised: this.#advertised };
+  }
+
+  get firewalled(): boolean {
+    return this.#firewalled;
   }
 
   score(relayKey: string, now: number): number {
@@ -188,15 +200,19 @@ export class FirewalledClient {
         return;
       case 'peers':
         this.#peers = input.peers.slice();
-        if (s.kind === 'waiting' && this.#tried.size === 0) this.#tick(now);
+        this.#maybeStart(now);
+        return;
+      case 'configured':
+        this.#configured = input.relays.map((a) => ({ ip: a.ip, port: a.port, transport: a.transport, pubkeyHint: a.pubkeyHint }));
+        this.#maybeStart(now);
         return;
       case 'announcement': {
         const a = input.announcement;
         if (checkRelayAnnouncement(a, BigInt(Math.floor(now / 1000))) !== null) return;
         const k = toHex(a.relayPubkey);
         const old = this.#announcements.get(k);
-        if (!old || old.issuedAt < a.issuedAt) this.#announcements.set(k, a);
-        if (s.kind === 'waiting' && this.#tried.size === 0) this.#tick(now);
+        if (!old || old.a.issuedAt < a.issuedAt) this.#announcements.set(k, { a, source: input.source ?? old?.source ?? 'dht' });
+        this.#maybeStart(now);
         return;
       }
       case 'dialed':
@@ -215,7 +231,7 @@ export class FirewalledClient {
         this.#scoreOf(s.key, now);
         recordRelaySuccess(this.#scores.get(s.key)!, now - s.startedAt, now);
         this.#tried.clear();
-        this.#state = { kind: 'tunneled', relay: s.relay, key: s.key, conn: s.conn, slotId: input.slotId, nextCheck: now + this.#recheckMs };
+        this.#state = { kind: 'tunneled', relay: s.relay, key: s.key, conn: s.conn, slotId: input.slotId, expiresAt: input.expiresAt, nextCheck: now + this.#recheckMs };
         this.#advertise(this.#relayAddr(s.relay, input.slotId));
         return;
       case 'register-failed':
@@ -270,42 +286,70 @@ export class FirewalledClient {
     return this.#effects.shift();
   }
 
-  /** The relays selection would consider now, best first (for status pages and tests). */
-  candidates(now: number): { key: string; addr: PeerAddr; score: number }[] {
-    const fresh = new Map<string, PeerAddr>();
-    const put = (m: Map<string, PeerAddr>, a: PeerAddr): void => {
+  /** The relays selection would consider now, best first (for status pages and tests); configured ones first. */
+  candidates(now: number): { key: string; addr: PeerAddr; score: number; source: CandidateSource; sources: CandidateSource[] }[] {
+    type Entry = { addr: PeerAddr; source: CandidateSource; sources: Set<CandidateSource> };
+    const fresh = new Map<string, Entry>();
+    // One relay may be known by its key (announcements, handshakes) and by its bare address (configuration):
+    // the first entry for a key or an address wins, so it is listed and tried once; later ones add their source.
+    const byAddr = new Map<string, Entry>();
+    const put = (m: Map<string, Entry>, a: PeerAddr, source: CandidateSource): void => {
       const k = relayKeyOf(a);
-      if (k !== this.#localKey && !m.has(k) && !this.#isSelf(a)) m.set(k, a);
+      const ak = peerAddrKey(a);
+      if (k === this.#localKey || this.#isSelf(a) || a.relayVia) return;
+      const known = m.get(k) ?? byAddr.get(ak);
+      if (known) {
+        known.sources.add(source);
+        return;
+      }
+      const e: Entry = { addr: a, source, sources: new Set([source]) };
+      byAddr.set(ak, e);
+      m.set(k, e);
     };
+    for (const a of this.#configured) put(fresh, a, 'config');
     for (const p of this.#peers) {
-      if (p.capabilities?.relay && p.capabilitiesSeenAt != null && now - p.capabilitiesSeenAt < this.#freshMs) put(fresh, p.addr);
+      if (p.capabilities?.relay && p.capabilitiesSeenAt != null && now - p.capabilitiesSeenAt < this.#freshMs) put(fresh, p.addr, p.source ?? 'peer');
     }
     const t = BigInt(Math.floor(now / 1000));
-    for (const [k, a] of this.#announcements) {
+    for (const [k, { a, source }] of this.#announcements) {
       if (t >= a.expiresAt) {
         this.#announcements.delete(k);
         continue;
       }
       const addr = a.relayAddrs.find((x) => x.transport === 'tcp') ?? a.relayAddrs[0]!;
-      put(fresh, { ip: addr.ip, port: addr.port, transport: addr.transport, pubkeyHint: a.relayPubkey });
+      put(fresh, { ip: addr.ip, port: addr.port, transport: addr.transport, pubkeyHint: a.relayPubkey }, source);
     }
     let pool = fresh;
     if (pool.size === 0) {
       pool = new Map();
-      for (const p of this.#peers) if (now - p.lastSeen < this.#freshMs && !p.addr.relayVia) put(pool, p.addr);
+      byAddr.clear();
+      for (const p of this.#peers) if (now - p.lastSeen < this.#freshMs) put(pool, p.addr, p.source ?? 'peer');
     }
+    const rank = (e: { source: CandidateSource }): number => (e.source === 'config' ? 0 : 1);
     return [...pool]
-      .map(([key, addr]) => ({ key, addr: { ip: addr.ip, port: addr.port, transport: addr.transport, pubkeyHint: addr.pubkeyHint }, score: this.score(key, now) }))
-      .sort((a, b) => b.score - a.score || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+      .map(([key, { addr, source, sources }]) => ({
+        key,
+        addr: { ip: addr.ip, port: addr.port, transport: addr.transport, pubkeyHint: addr.pubkeyHint },
+        score: this.score(key, now),
+        source,
+        sources: [...sources],
+      }))
+      .sort((a, b) => rank(a) - rank(b) || b.score - a.score || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   }
 
-  /** The next relay to try: best score among untried candidates, round-robin among ties. */
+  /** The next relay to try: an untried configured relay if any, else best score among untried candidates, round-robin among ties. */
   chooseRelay(now: number): { key: string; addr: PeerAddr } | undefined {
-    const c = this.candidates(now).filter((x) => !this.#tried.has(x.key));
+    let c = this.candidates(now).filter((x) => !this.#tried.has(x.key));
     if (c.length === 0) return undefined;
+    if (c[0]!.source === 'config') c = c.filter((x) => x.source === 'config');
     const best = c[0]!.score;
     const top = c.filter((x) => Math.abs(x.score - best) < 1e-9);
     return top[this.#rr++ % top.length];
+  }
+
+  /** New candidates while waiting: try them now rather than at the next re-check. */
+  #maybeStart(now: number): void {
+    if (this.#state.kind === 'waiting' && this.#firewalled && this.candidates(now).some((x) => !this.#tried.has(x.key))) this.#tick(now);
   }
 
   #tick(now: number): void {

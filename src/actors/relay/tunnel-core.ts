@@ -21,6 +21,11 @@ import { MessageType } from '../../protocol/registry.js';
 import { relayStreamCodec, type RelayPayloadKind, type RelayStream } from '../../protocol/relay-messages.js';
 import { ThroughputCaps, type ThroughputCapInit } from './quotas.js';
 
+/** RELAY_REGISTER (450) … RELAY_LIST_RESPONSE (461): the relay's own messages. */
+export function isRelayMessageType(type: number): boolean {
+  return type >= MessageType.RELAY_REGISTER && type <= MessageType.RELAY_LIST_RESPONSE;
+}
+
 /** The session's id for one connection. */
 export type ConnId = number;
 
@@ -79,7 +84,7 @@ export class TunnelCore {
   readonly #queueDepth: number;
   readonly #timeoutMs: number;
   readonly #maxInFlight: number;
-  readonly #maxTunnels: number;
+  #maxTunnels: number;
   readonly #caps: ThroughputCaps;
   readonly #bySlot = new Map<bigint, Tunnel>();
   readonly #byConn = new Map<ConnId, Tunnel>();
@@ -103,6 +108,11 @@ export class TunnelCore {
 
   isTunnelConn(conn: ConnId): boolean {
     return this.#byConn.has(conn);
+  }
+
+  /** Live `maxRelayTunnels` (relay-limits.ts): tunnels already open stay; new ones wait for room. */
+  setMaxTunnels(n: number): void {
+    this.#maxTunnels = Math.max(0, Math.floor(n));
   }
 
   /** Whether a new tunnel (not replacing one for the same slot) would fit. */
@@ -137,6 +147,8 @@ export class TunnelCore {
       return this.#fail(outerConn, outerReqId, TunnelText.badInner(e instanceof Error ? e.message : String(e)));
     }
     if (isResponse(inner) || isError(inner)) return this.#fail(outerConn, outerReqId, TunnelText.badInner('not a request'));
+    // No relay chains: the far node refuses relay requests on its tunnel anyway (§9.3 step 2); refuse them here.
+    if (isRelayMessageType(inner.type)) return this.#fail(outerConn, outerReqId, TunnelText.badInner(`relay message ${inner.type} through a tunnel`));
     if (t.queue.length >= this.#queueDepth) return this.#fail(outerConn, outerReqId, TunnelText.queueFull(t.slotId));
     t.queue.push({
       outerConn,

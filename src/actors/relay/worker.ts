@@ -1,126 +1,75 @@
 /**
- * Relay actor (PROTOCOL.md §9): wires RelayCore (relay-core.ts) to the session. Inbound 450/452/453/460 arrive
- * as `wire` requests; the core's 'reply' effects answer them. A RELAY_REGISTER with tunnel=true turns the
- * registering connection (PeerRef.connId) into a tunnel: 'tunnel-send' effects go out over it with the
- * session's `tunnelRequest`, and each answer comes back to the core, in order, as a 'tunnel-response'.
- *
- * The relay role is off unless the actor config says `enabled: true` (capability `relay`); RELAY_LIST_REQUEST
- * is served either way.
+ * Relay actor (PROTOCOL.md §9), both roles:
+ *  - relay-service.ts: the relay role for others (capability `relay`, off by default): slots, tunnels, quotas,
+ *    gating, throughput caps, our RelayAnnouncement in the DHT. RELAY_LIST_REQUEST is served either way.
+ *  - relay-client.ts: our own tunnel when we are firewalled: reachability, relay discovery (peer DB, DHT
+ *    rendezvous, relay lists), registration, re-registration and rotation.
+ * Options: relay-config.ts (API.md "Relays"). The node seed (to sign announcements) is read from the persistence
+ * sub-database, read only, as the session does (node-key.ts).
  */
 import type { ActorDefinition } from '../runtime/actor-definition.js';
-import type { WireReply } from '../../messages/wire.js';
-import { decodeEnvelope, encodeEnvelope, errorEnvelope, errorText, isError, responseEnvelope, type Envelope } from '../../protocol/envelope.js';
-import { ErrorText, isRequestType, responseTypeFor } from '../../protocol/registry.js';
-import { RelayCore, type ConnId } from './relay-core.js';
+import type { TimerHandle } from '../runtime/clock.js';
+import { publicKeyFromSeed } from '../../protocol/keys.js';
+import { openEnvironment } from '../../store/environment.js';
+import { parseBootstrapPeer } from '../session/bootstrap.js';
+import { loadNodeSeed } from '../session/node-key.js';
+import { readRelayActorConfig } from './relay-config.js';
+import { RelayClient } from './relay-client.js';
+import { applyRelayLimits } from './relay-limits.js';
+import { RelayService } from './relay-service.js';
 
-const TICK_MS = 1_000;
-/** Connections we never got from the session (a request without connId): answered, never tunnelled. */
-const NO_CONN = -1;
+/** How often both drivers look at their deadlines; well under every configurable interval's floor. */
+const TICK_MS = 100;
 
 export const actor: ActorDefinition<'relay'> = {
   name: 'relay',
   start(ctx) {
-    const cfg = ctx.config;
-    const now = (): number => Date.now();
-    const core = new RelayCore(
-      { random: ctx.random.fork('relay') },
-      { enabled: cfg.enabled === true, ...(typeof cfg.maxTunnels === 'number' ? { maxTunnels: cfg.maxTunnels } : {}) },
-      now(),
+    const cfg = readRelayActorConfig(ctx.config);
+    const epochMs = typeof ctx.config.epochMs === 'number' ? ctx.config.epochMs : Date.now() - ctx.clock.now();
+    const now = (): number => Math.floor(epochMs + ctx.clock.now());
+    const env = openEnvironment(ctx.dataDir);
+    ctx.defer(() => env.close());
+    const passphrase = typeof ctx.config.keyPassphrase === 'string' && ctx.config.keyPassphrase ? ctx.config.keyPassphrase : undefined;
+    const nodeSeed = loadNodeSeed(env, passphrase);
+    const nodePubkey = publicKeyFromSeed(nodeSeed);
+
+    const service = new RelayService(
+      { random: ctx.random.fork('relay'), now, peers: ctx.peers, emit: (e) => ctx.emit(e), nodeSeed, nodePubkey, parseAddr: parseBootstrapPeer },
+      cfg.enabled,
+      cfg.service,
     );
-    /** Waiting `wire` answers, keyed by connection and outer req_id. */
-    const pending = new Map<string, (r: WireReply) => void>();
-    /** Per tunnel connection: answers are fed to the core strictly in the order the requests went out. */
-    const chains = new Map<ConnId, Promise<void>>();
+    const client = new RelayClient(
+      { now, peers: ctx.peers, emit: (e) => ctx.emit(e), nodePubkey, parseAddr: parseBootstrapPeer, learned: (a) => service.learned(a) },
+      { firewalled: cfg.firewalled, listening: cfg.listening, relays: cfg.relays, config: cfg.client },
+    );
+
     let stopped = false;
-
-    const toReply = (env: Envelope): WireReply => (isError(env) ? { error: errorText(env) } : { payload: env.payload });
-
-    const tunnelSend = (conn: ConnId, bytes: Uint8Array): void => {
-      let inner: Envelope;
-      try {
-        inner = decodeEnvelope(bytes);
-      } catch {
-        return; // the core checked it already
-      }
-      const payload = new Uint8Array(inner.payload);
-      const answer = ctx.peers
-        .request('session', { type: 'tunnelRequest', connId: conn, messageType: inner.type, payload }, { timeoutMs: 35_000, transfer: [payload.buffer as ArrayBuffer] })
-        .then(
-          (r): Envelope | 'closed' => {
-            if ('error' in r) return errorEnvelope(inner.type, inner.reqId, r.error);
-            const rt = isRequestType(inner.type) ? responseTypeFor(inner.type) : inner.type;
-            return responseEnvelope(rt, inner.reqId, r.payload);
-          },
-          () => 'closed' as const,
-        );
-      const prev = chains.get(conn) ?? Promise.resolve();
-      const next = prev.then(async () => {
-        const env = await answer;
-        if (stopped) return;
-        if (env === 'closed') core.handle({ type: 'connection-closed', conn }, now());
-        else core.handle({ type: 'tunnel-response', conn, bytes: encodeEnvelope(env) }, now());
-        drain();
-      });
-      chains.set(conn, next);
-      void next.finally(() => {
-        if (chains.get(conn) === next) chains.delete(conn);
-      });
-    };
-
-    const drain = (): void => {
-      for (let e = core.pollEffect(); e; e = core.pollEffect()) {
-        switch (e.kind) {
-          case 'reply': {
-            const key = `${e.conn}:${e.envelope.reqId}`;
-            const resolve = pending.get(key);
-            pending.delete(key);
-            resolve?.(toReply(e.envelope));
-            break;
-          }
-          case 'tunnel-send':
-            tunnelSend(e.conn, e.bytes);
-            break;
-          case 'tunnel-close':
-            core.handle({ type: 'connection-closed', conn: e.conn }, now());
-            break;
-          case 'tunnel-open':
-          case 'publish-announcement':
-            break;
-        }
-      }
-    };
-
-    const timer = setInterval(() => {
+    let timer: TimerHandle | undefined;
+    const tick = (): void => {
       if (stopped) return;
-      core.handleTimeout(now());
-      drain();
-    }, TICK_MS);
-    timer.unref?.();
+      try {
+        service.tick();
+        client.tick();
+      } finally {
+        timer = ctx.clock.setTimeout(tick, TICK_MS);
+      }
+    };
+    timer = ctx.clock.setTimeout(tick, 0);
     ctx.defer(() => {
       stopped = true;
-      clearInterval(timer);
-      for (const r of pending.values()) r({ error: ErrorText.UNSUPPORTED_MESSAGE_TYPE });
-      pending.clear();
+      if (timer !== undefined) ctx.clock.clearTimeout(timer);
+      service.stop();
+      client.stop();
     });
 
     return {
       handlers: {
-        wire(req) {
-          const conn = req.from.connId ?? NO_CONN;
-          const key = `${conn}:${req.reqId}`;
-          if (pending.has(key)) return { error: 'duplicate request id on this connection' };
-          const answer = new Promise<WireReply>((resolve) => pending.set(key, resolve));
-          core.handle(
-            {
-              type: 'request',
-              conn,
-              requester: req.from.pubkey ? `pubkey:${req.from.pubkey}` : null,
-              envelope: { type: req.messageType, reqId: req.reqId, flags: 0, payload: req.payload },
-            },
-            now(),
-          );
-          drain();
-          return answer;
+        setLimits: (req) => applyRelayLimits(req.limits, service.core.tunnels, cfg.service.maxTunnels),
+        wire: (req) => service.wire(req),
+        status: () => ({ ...client.status(), serving: service.status() }),
+        connectionClosed: (req) => {
+          service.connectionClosed(req.connId);
+          client.connectionClosed(req.connId);
         },
       },
     };

@@ -3,6 +3,7 @@ import type { ActorInit } from '../../messages/control.js';
 import type { CommonMailbox, ReplyOf, ReqFields } from '../../messages/mailbox.js';
 import type { MailboxOf, Mailboxes } from '../../messages/mailboxes.js';
 import type { NodeEvent } from '../../messages/node-events.js';
+import type { ActorLog } from './actor-log.js';
 import type { Clock } from './clock.js';
 import type { Random } from './random.js';
 import type { CallOptions } from './rpc-endpoint.js';
@@ -27,6 +28,8 @@ export interface ActorContext {
   readonly clock: Clock;
   readonly random: Random;
   readonly peers: PeerDirectory;
+  /** Structured log lines with this actor's `actor` field, at the node's level (actor-log.ts). */
+  readonly log: ActorLog;
   emit(event: NodeEvent): void;
   /** Runs when this incarnation ends, gracefully or not (inline actors must release what they hold). */
   defer(cleanup: () => void | Promise<void>): void;

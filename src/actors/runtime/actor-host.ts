@@ -3,6 +3,7 @@ import type { ActorName, CrashMode } from '../../messages/actor-name.js';
 import type { ActorInit, ControlFromActor, ControlToActor } from '../../messages/control.js';
 import type { Pong } from '../../messages/mailbox.js';
 import type { ActorContext, ActorInstance, AnyActorDefinition, PeerDirectory } from './actor-definition.js';
+import { createActorLog } from './actor-log.js';
 import { TrackedClock, type Clock } from './clock.js';
 import type { PortLike } from './port.js';
 import { createRandom } from './random.js';
@@ -108,12 +109,15 @@ export function runActorHost(
     clock,
     random: createRandom(init.seed).fork(`${init.name}:${init.incarnation}`),
     peers: directory,
+    log: createActorLog(init.logLevel ?? 'silent', (record) => post({ kind: 'log', record }), { incarnation: init.incarnation }),
     emit: (event) => post({ kind: 'event', event }),
     defer: (fn) => void cleanups.push(fn),
   };
 
   const beat = (): void => {
-    post({ kind: 'beat' });
+    let mailbox = rpc.servingCount;
+    for (const ep of peers.values()) mailbox += ep.servingCount;
+    post({ kind: 'beat', mailbox });
     clock.setTimeout(beat, init.heartbeatIntervalMs);
   };
 
@@ -122,6 +126,7 @@ export function runActorHost(
       instance = await def.start(ctx as never);
     } catch (err) {
       markStarted(false);
+      ctx.log.error({ err }, 'start failed');
       post({ kind: 'start-failed', error: errorToWire(err) });
       return;
     }
@@ -148,6 +153,7 @@ export function runActorHost(
   };
 
   const stop = async (): Promise<void> => {
+    ctx.log.debug('stopping');
     try {
       await started;
       await instance?.stop?.();

@@ -4,6 +4,7 @@ import type { ActorName } from '../../messages/actor-name.js';
 import type { ActorInit, ControlFromActor, ControlToActor } from '../../messages/control.js';
 import type { CrashReason, NodeEvent } from '../../messages/node-events.js';
 import { actorModules } from '../registry.js';
+import type { ActorLogRecord } from './actor-log.js';
 import { runActorHost, type ActorHostHandle } from './actor-host.js';
 import type { Clock } from './clock.js';
 import { compiledUrl } from './compiled-url.js';
@@ -15,8 +16,11 @@ export type ActorMode = 'worker' | 'inline';
 export interface IncarnationEvents {
   onReady(): void;
   onStartFailed(err: ScpError): void;
-  onBeat(): void;
+  /** `mailbox`: requests the actor reports as taken and not yet answered. */
+  onBeat(mailbox: number): void;
   onEvent(event: NodeEvent): void;
+  /** A line from the actor's `ctx.log`. */
+  onLog?(record: ActorLogRecord): void;
   onStopped(): void;
   /** Fired at most once per incarnation. */
   onCrash(reason: CrashReason, error: string): void;
@@ -58,9 +62,11 @@ export function spawnIncarnation(
         case 'ready':
           return events.onReady();
         case 'beat':
-          return events.onBeat();
+          return events.onBeat(f.mailbox ?? 0);
         case 'event':
           return events.onEvent(f.event);
+        case 'log':
+          return events.onLog?.(f.record);
         case 'stopped':
           return events.onStopped();
         case 'start-failed':

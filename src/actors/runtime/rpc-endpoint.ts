@@ -38,6 +38,7 @@ export class RpcEndpoint {
   #onOther: ((frame: { kind: string }) => void) | undefined;
   #nextId = 1;
   #closedWith: ScpError | undefined;
+  #serving = 0;
 
   constructor(
     port: PortLike,
@@ -60,6 +61,11 @@ export class RpcEndpoint {
 
   get pendingCount(): number {
     return this.#pending.size;
+  }
+
+  /** Requests received on this port whose answer is still being worked out (mailbox depth). */
+  get servingCount(): number {
+    return this.#serving;
   }
 
   request(body: { type: string }, opts: CallOptions = {}): Promise<unknown> {
@@ -139,6 +145,7 @@ export class RpcEndpoint {
   async #answer(f: Extract<RpcFrame, { kind: 'request' }>): Promise<void> {
     let reply: RpcFrame;
     let transfer: readonly ArrayBuffer[] = [];
+    this.#serving++;
     try {
       if (!this.#serve) throw ScpError.actorUnavailable(this.#label, 'it does not serve requests on this port');
       const { value, list } = unwrapTransfer(await this.#serve(f.body));
@@ -146,6 +153,8 @@ export class RpcEndpoint {
       transfer = list;
     } catch (err) {
       reply = { kind: 'reply', id: f.id, ok: false, error: errorToWire(err) };
+    } finally {
+      this.#serving--;
     }
     if (this.#closedWith) return;
     try {

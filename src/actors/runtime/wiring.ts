@@ -10,6 +10,7 @@ export const DIRECT_LINKS: readonly (readonly [ActorName, ActorName])[] = [
   ['session', 'relay'],
   ['session', 'index'],
   ['dht', 'fetcher'],
+  ['dht', 'relay'],
   ['dht', 'index'],
   ['fetcher', 'index'],
 ];

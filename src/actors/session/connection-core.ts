@@ -95,7 +95,7 @@ export class ConnectionCore {
   readonly role: HandshakeRole;
   readonly limits: Readonly<ConnectionLimits>;
   readonly #rateLimiter: RateLimiter | null;
-  readonly #rateLimit: boolean;
+  #rateLimit: boolean;
   readonly #hs: HandshakeMachine;
 
   #state: ConnectionState = 'handshaking';
@@ -116,6 +116,10 @@ export class ConnectionCore {
   readonly #reader = new FrameReader(MAX_ENVELOPE_FRAME_BYTES, 'envelope frame');
   #bufferedInbound = 0;
   #readPaused = false;
+  /** When the envelope frame now partly received began (undefined: none pending); see `frameTimeoutMs`. */
+  #frameStartedAt: number | undefined;
+  /** Never closed for idleness (a relay tunnel, see pinOpen). */
+  #pinned = false;
 
   #nextId = 1;
   #nextReqId: number;
@@ -263,6 +267,10 @@ export class ConnectionCore {
       }
       return;
     }
+    if (this.#frameStartedAt !== undefined && !this.#readPaused && now >= this.#frameStartedAt + this.limits.frameTimeoutMs) {
+      const held = this.#reader.partialBytes;
+      return this.#abort({ code: 'frame-timeout', peerFault: true, graceful: false, error: ScpError.timeout(`envelope frame (${held} bytes received)`, this.limits.frameTimeoutMs) }, now);
+    }
     // Outbound timeouts: fail the caller now; keep the slot so a late answer still lines up.
     for (const o of this.#outbound) {
       if (o.abandonedAt === undefined && o.frame === undefined && now >= o.deadline) {
@@ -298,6 +306,7 @@ export class ConnectionCore {
     const head = this.#outbound[0];
     if (head?.abandonedAt !== undefined) at(head.abandonedAt + this.limits.stallGraceMs);
     for (const i of this.#inbound) if (i.answer === undefined) at(i.deadline);
+    if (this.#frameStartedAt !== undefined && !this.#readPaused) at(this.#frameStartedAt + this.limits.frameTimeoutMs);
     if (this.#state === 'closing') at(this.#drainDeadline);
     if (this.#state === 'open' && this.#isIdle()) at(this.#lastActivity + this.limits.idleTimeoutMs);
     return d;
@@ -431,11 +440,15 @@ export class ConnectionCore {
     }
     if (this.state !== 'open' && this.state !== 'closing') return;
     this.#bufferedInbound += data.length;
+    const readyBefore = this.#reader.readyCount;
     try {
       this.#reader.push(data);
     } catch (e) {
       return this.#abort({ code: 'oversize-frame', peerFault: true, graceful: false, error: asProtocolError(e, 'envelope frame') }, now);
     }
+    // A frame completed in this slice means the partial one (if any) began in it too.
+    if (this.#reader.partialBytes === 0) this.#frameStartedAt = undefined;
+    else if (this.#frameStartedAt === undefined || this.#reader.readyCount > readyBefore) this.#frameStartedAt = now;
     this.#pumpInbound(now);
     if ((this.state as ConnectionState) !== 'closed' && this.#bufferedInbound > this.limits.maxBufferedInboundBytes) {
       this.#abort({ code: 'overload', peerFault: true, graceful: false, error: new ProtocolError(`peer sent ${this.#bufferedInbound} bytes past the read pause`, 'connection') }, now);
@@ -600,7 +613,22 @@ export class ConnectionCore {
     this.#beginClosing('remote-closed', now);
   }
 
+  /**
+   * A relay tunnel (PROTOCOL.md §9.3) lives as long as its connection and has no keep-alive message, so neither
+   * end may close it for being idle; the session pins both ends of one. On the firewalled end the relay's
+   * requests carry many downloaders' traffic, so they are not rate limited (§9.3 step 2): `rateLimit: false`.
+   */
+  get pinned(): boolean {
+    return this.#pinned;
+  }
+
+  pinOpen(opts: { rateLimit?: boolean } = {}): void {
+    this.#pinned = true;
+    if (opts.rateLimit === false) this.#rateLimit = false;
+  }
+
   #isIdle(): boolean {
+    if (this.#pinned) return false;
     return this.#outbound.length === 0 && this.#inbound.length === 0 && this.#reader.partialBytes === 0 && this.#reader.readyCount === 0;
   }
 
@@ -688,6 +716,8 @@ export class ConnectionCore {
   #setReadPaused(paused: boolean): void {
     if (this.#readPaused === paused) return;
     this.#readPaused = paused;
+    // Our pause held the peer back: its partial frame gets a fresh allowance once we read again.
+    if (!paused && this.#frameStartedAt !== undefined) this.#frameStartedAt = this.#now;
     this.#push({ kind: 'read-paused', paused });
   }
 

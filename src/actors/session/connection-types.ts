@@ -36,6 +36,12 @@ export interface ConnectionLimits {
   inboundHandlerTimeoutMs: number;
   /** A graceful close gives in-flight work this long to finish. */
   closeDrainTimeoutMs: number;
+  /**
+   * A frame whose first byte arrived must be complete within this (while we read): a peer that sends a length
+   * prefix and then trickles bytes (slowloris) would otherwise hold the connection, and the body buffer sized by
+   * its prefix, forever, since every byte counts as activity and a partial frame is never idle.
+   */
+  frameTimeoutMs: number;
 }
 
 export const DEFAULT_CONNECTION_LIMITS: Readonly<ConnectionLimits> = Object.freeze({
@@ -49,6 +55,7 @@ export const DEFAULT_CONNECTION_LIMITS: Readonly<ConnectionLimits> = Object.free
   maxBufferedInboundBytes: 2 * MAX_ENVELOPE_FRAME_BYTES + 1024 * 1024,
   inboundHandlerTimeoutMs: 35_000,
   closeDrainTimeoutMs: 5_000,
+  frameTimeoutMs: 30_000,
 });
 
 /**
@@ -106,6 +113,7 @@ export type CloseCode =
   | 'truncated-frame'
   | 'unexpected-response'
   | 'request-stalled'
+  | 'frame-timeout'
   | 'overload';
 
 export interface CloseReason {

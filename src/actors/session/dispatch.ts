@@ -16,6 +16,7 @@ import {
   type RequestType,
 } from '../../protocol/registry.js';
 import { CommunityExtMessageType as X } from '../../protocol/community-ext.js';
+import { ReachabilityExtMessageType as RX } from '../../protocol/reachability-ext.js';
 
 export type RequestOwner = Extract<ActorName, 'session' | 'dht' | 'index' | 'fetcher' | 'relay'>;
 
@@ -43,6 +44,8 @@ export const REQUEST_ROUTES: Readonly<Record<RequestType, RequestOwner>> = Objec
   [X.COMMUNITY_MEMBERS_PAGE]: 'index',
   [X.COMMUNITY_MEMBERS_DELTA]: 'index',
   [X.COMMUNITY_MEMBER_ANNOUNCE]: 'index',
+  // dial-back reachability check (src/protocol/reachability-ext.ts): the session dials
+  [RX.REACHABILITY_PROBE]: 'session',
 });
 
 export type Route =

@@ -18,23 +18,26 @@ import { publicKeyFromSeed } from '../../protocol/keys.js';
 import { nodeIdFromPubkey } from '../../protocol/ids.js';
 import { peerAddrKey, type Capabilities, type PeerAddr } from '../../protocol/peer-addr.js';
 import { pexOfferCodec, pexRequestCodec, type PexOffer } from '../../protocol/pex.js';
-import { MessageType } from '../../protocol/registry.js';
+import { ErrorText, MessageType } from '../../protocol/registry.js';
 import { decodeEnvelope, encodeEnvelope, isError, errorText } from '../../protocol/envelope.js';
 import { relayRegisterCodec, relayRegisteredCodec, relayStreamCodec } from '../../protocol/relay-messages.js';
+import { REACHABILITY_MAX_ADDRS, ReachabilityExtMessageType, reachabilityProbeCodec, reachabilityResultCodec } from '../../protocol/reachability-ext.js';
 import type { NodeEvent } from '../../messages/node-events.js';
-import type { PeerRecord as ApiPeerRecord } from '../../messages/session-mailbox.js';
+import type { PeerRecord as ApiPeerRecord, RelayPeer } from '../../messages/session-mailbox.js';
 import type { PeerRef, WireReply } from '../../messages/wire.js';
 import type { PeerDirectory } from '../runtime/actor-definition.js';
 import type { Clock, TimerHandle } from '../runtime/clock.js';
 import type { Random } from '../runtime/random.js';
 import { parseBootstrapPeer } from './bootstrap.js';
+import { RelayedPeers } from './relayed-peers.js';
+import { ServeThreads, type ServeRequest } from './serve-threads.js';
 import type { CloseReason, ConnectionLimits } from './connection-core.js';
 import { addrUrl, closeListeners, selfPeerAddrs, startListeners, type BoundListeners, type ListenConfig } from './listeners.js';
 import { LanSocket } from './lan-socket.js';
 import { PeerConnection, type InboundRequest, type PeerConnectionHooks } from './peer-connection.js';
 import { PeerDb, type PeerDbSnapshot } from './peer-db.js';
 import { answerPexRequest, mergePexOffer, ownOffer, PexScheduler, PEX_MAX_PEERS } from './pex.js';
-import { NODE_RATE_LIMITS, RateLimiter } from './rate-limiter.js';
+import { NODE_RATE_LIMITS, RateLimiter, type RateLimits } from './rate-limiter.js';
 import { QuicTransport } from './transport/quic-transport.js';
 import { TlsTransport } from './transport/tls-transport.js';
 import { chooseTransports, ThroughputEstimator, type TransportPreference } from './transport/transport-policy.js';
@@ -56,16 +59,22 @@ export interface SessionInit {
   busyLoad?: number;
   maxConnections?: number;
   connectionLimits?: Partial<ConnectionLimits>;
+  /** Per-identity request limits over NODE_RATE_LIMITS (campaigns raise them). */
+  rateLimits?: Partial<RateLimits>;
   maintenanceMs?: number;
   persistMs?: number;
   /** A quick second PEX_REQUEST this long after connect, so peers that arrived meanwhile spread fast. */
   pexFollowUpMs?: number;
   lanPort?: number;
-  tunnelCheckMs?: number;
-  /** Relays to keep a tunnel with (PROTOCOL.md §9.3): "tcp://ip:port[@hex]". Empty = no tunnel. */
-  relays?: string[];
   /** Advertise only the relayed address even when listening. */
   firewalled?: boolean;
+  /** A peer reached only through a relay counts as disconnected after this long without an answer. */
+  relayedPeerIdleMs?: number;
+  /**
+   * Event loops accepting TCP connections (default 1: the session's own). More adds serve threads (serve-worker.ts)
+   * that answer inbound connections in parallel; ignored with the relay capability (tunnels live in the session).
+   */
+  serveThreads?: number;
 }
 
 export interface PeerDbStore {
@@ -79,6 +88,8 @@ export interface SessionComponents {
   /** Unix milliseconds. */
   now(): number;
   randomBytes: RandomBytes;
+  /** Replaces TLS over TCP (the simulator's in-memory network); QUIC stays the real one. */
+  transport?: Transport;
   store: PeerDbStore;
   peers: PeerDirectory;
   emit(e: NodeEvent): void;
@@ -89,6 +100,7 @@ const PEX_TIMEOUT_MS = 10_000;
 const DIAL_TIMEOUT_MS = 5_000;
 const WIRE_TIMEOUT_MS = 30_000;
 const INTERNAL_TEXT = 'internal error';
+export const DEFAULT_MAX_CONNECTIONS = 1024;
 
 export class SessionManager {
   readonly selfPubkey: Uint8Array;
@@ -97,7 +109,9 @@ export class SessionManager {
   readonly #init: SessionInit;
   readonly #tls: Transport;
   #quic: Transport | undefined;
-  readonly #limiter = new RateLimiter({ limits: NODE_RATE_LIMITS });
+  readonly #limiter: RateLimiter;
+  #serve: ServeThreads | undefined;
+  #servedRequests = 0;
   readonly #nonces = { tcp: new NonceTracker(), quic: new NonceTracker() };
   readonly #db: PeerDb;
   readonly #pex: PexScheduler;
@@ -117,20 +131,22 @@ export class SessionManager {
   #pexArmedAt = Infinity;
   #stopped = false;
   #hooks: PeerConnectionHooks;
-  /** Our tunnel with a relay (firewalled side, §9.3). */
+  /** Our tunnel with a relay (firewalled side, §9.3); the relay actor chooses the relay (registerTunnel). */
   #tunnel: { pc: PeerConnection; relayAddr: PeerAddr; slotId: bigint } | undefined;
-  #tunnelRegistering = false;
-  #relayIdx = 0;
   #relayReqId = 1;
+  /** Far peers we reach through relays (downloader side). */
+  #relayed: RelayedPeers;
 
   constructor(components: SessionComponents, init: SessionInit) {
     this.#c = components;
     this.#init = init;
     this.selfPubkey = publicKeyFromSeed(init.nodeSeed);
     this.selfPubkeyHex = toHex(this.selfPubkey);
-    this.#tls = new TlsTransport();
+    this.#tls = components.transport ?? new TlsTransport();
+    this.#limiter = new RateLimiter({ limits: { ...NODE_RATE_LIMITS, ...init.rateLimits } });
     this.#db = new PeerDb({ random: components.random });
     this.#pex = new PexScheduler({ random: components.random });
+    this.#relayed = new RelayedPeers({ idleMs: init.relayedPeerIdleMs });
     this.#hooks = {
       now: components.now,
       clock: components.clock,
@@ -155,6 +171,7 @@ export class SessionManager {
     this.#listeners = await startListeners(this.#init.listen, this.#init.host, { tcp: this.#tls, quic: () => this.#quicTransport() }, (conn) =>
       this.#accept(conn),
     );
+    await this.#startServeThreads();
     this.#selfAddrs = selfPeerAddrs(this.#listeners, this.#init.host, this.selfPubkey);
     this.#selfAddrKeys = new Set(this.#selfAddrs.map((a) => peerAddrKey(a)));
     const now = this.#c.now();
@@ -190,10 +207,6 @@ export class SessionManager {
         this.#lan = undefined; // port in use by something else: discovery off, the node still runs
       }
     }
-    if ((this.#init.relays ?? []).length > 0) {
-      this.#every(this.#init.tunnelCheckMs ?? 30_000, () => void this.#ensureTunnel());
-      this.#after(20, () => void this.#ensureTunnel());
-    }
     this.#every(this.#init.maintenanceMs ?? 5_000, () => this.#maintain());
     this.#every(this.#init.persistMs ?? 60_000, () => void this.#persist());
     this.#kickMaintenance();
@@ -206,6 +219,8 @@ export class SessionManager {
     this.#timers.clear();
     if (this.#pexTimer !== undefined) this.#c.clock.clearTimeout(this.#pexTimer);
     this.#lan?.close();
+    // Serve threads share the listener's descriptor: they end first, the listener is closed right after.
+    await this.#serve?.stop().catch(() => {});
     const listeners = this.#listeners;
     const closing = closeListeners({ tcp: listeners.tcp, quic: null });
     const conns = [...this.#conns.values()];
@@ -226,6 +241,7 @@ export class SessionManager {
     if (this.#pexTimer !== undefined) this.#c.clock.clearTimeout(this.#pexTimer);
     this.#lan?.close();
     for (const pc of this.#conns.values()) pc.destroy();
+    void this.#serve?.stop().catch(() => {});
     void this.#listeners.tcp?.close({ destroyConnections: true }).catch(() => {});
     void this.#listeners.quic?.close({ destroyConnections: true }).catch(() => {});
   }
@@ -266,37 +282,128 @@ export class SessionManager {
     }
   }
 
-  /** Firewalled side (§9.3): keeps one tunnel registered with a configured relay, rotating on failure. */
-  async #ensureTunnel(): Promise<void> {
-    if (this.#stopped || this.#tunnelRegistering) return;
-    if (this.#tunnel && this.#tunnel.pc.isOpen) return;
-    const relays = this.#init.relays ?? [];
-    if (relays.length === 0) return;
-    this.#tunnelRegistering = true;
+  /**
+   * Firewalled side (§9.3 steps 1–3): dials `relay` (a fresh connection of our own, never a pooled one the relay
+   * may be using as a downloader), registers a tunnel on it and keeps it as our tunnel. A previous tunnel is closed.
+   */
+  async registerTunnel(
+    relay: PeerAddr,
+    timeoutMs?: number,
+  ): Promise<{ connId: number; slotId: bigint; expiresAt: bigint; relay: PeerAddr; relayNodeId: string }> {
+    this.#live();
+    if (relay.relayVia) throw ScpError.badInput('a relay must be reached directly, not through another relay');
+    if (relay.pubkeyHint && bytesEqual(relay.pubkeyHint, this.selfPubkey)) throw ScpError.badInput('this node cannot be its own relay');
+    const t = timeoutMs ?? 10_000;
+    const pc = await this.#dial({ ...relay, relayVia: null }, t);
+    let reg;
     try {
-      for (let i = 0; i < relays.length && !this.#stopped; i++) {
-        const text = relays[this.#relayIdx % relays.length]!;
-        let relayAddr: PeerAddr;
-        try {
-          relayAddr = parseBootstrapPeer(text);
-        } catch {
-          this.#relayIdx++;
-          continue;
-        }
-        try {
-          const pc = await this.#dial(relayAddr, DIAL_TIMEOUT_MS);
-          const out = await pc.request(MessageType.RELAY_REGISTER, relayRegisterCodec.encode({ relaySlotId: null, tunnel: true }), 10_000);
-          const reg = relayRegisteredCodec.decode(out);
-          const withKey: PeerAddr = { ...relayAddr, pubkeyHint: relayAddr.pubkeyHint ?? pc.pubkey ?? null, relayVia: null };
-          this.#tunnel = { pc, relayAddr: withKey, slotId: reg.relaySlotId };
-          return;
-        } catch {
-          this.#relayIdx++;
-        }
-      }
-    } finally {
-      this.#tunnelRegistering = false;
+      reg = relayRegisteredCodec.decode(await pc.request(MessageType.RELAY_REGISTER, relayRegisterCodec.encode({ relaySlotId: null, tunnel: true }), t));
+    } catch (err) {
+      pc.close();
+      throw err;
     }
+    if (this.#stopped || !pc.isOpen) throw ScpError.io('the relay connection closed right after registering');
+    pc.core.pinOpen({ rateLimit: false });
+    const old = this.#tunnel;
+    const withKey: PeerAddr = { ip: relay.ip, port: relay.port, transport: relay.transport, pubkeyHint: pc.pubkey ?? relay.pubkeyHint ?? null, relayVia: null };
+    this.#tunnel = { pc, relayAddr: withKey, slotId: reg.relaySlotId };
+    if (old && old.pc !== pc) old.pc.close();
+    return { connId: pc.id, slotId: reg.relaySlotId, expiresAt: reg.expiresAt, relay: withKey, relayNodeId: pc.nodeId };
+  }
+
+  /**
+   * Dial-back check, asking side (reachability-ext.ts): up to `maxPeers` connected peers are asked to dial our
+   * direct addresses. One verdict per peer asked: 'reachable', 'unreachable', 'unsupported' (a peer without the
+   * extension, e.g. the reference) or 'failed' (no answer).
+   */
+  async probeReachability(maxPeers = 3, timeoutMs = 15_000): Promise<Array<'reachable' | 'unreachable' | 'unsupported' | 'failed'>> {
+    this.#live();
+    const own = this.#selfAddrs.filter((a) => !a.relayVia);
+    if (own.length === 0) return [];
+    const asked: PeerConnection[] = [];
+    for (const set of this.#byIdentity.values()) {
+      const pc = [...set].find((c) => c.isOpen && c.core.canSendRequests && c !== this.#tunnel?.pc);
+      if (pc) asked.push(pc);
+      if (asked.length >= maxPeers) break;
+    }
+    return Promise.all(
+      asked.map(async (pc) => {
+        // Only addresses on the IP family the peer reaches us by are worth its dial.
+        const remoteV6 = pc.conn.remoteAddress.host.includes(':');
+        const addrs = own.filter((a) => a.ip.includes(':') === remoteV6).slice(0, REACHABILITY_MAX_ADDRS);
+        try {
+          const out = await pc.request(ReachabilityExtMessageType.REACHABILITY_PROBE, reachabilityProbeCodec.encode({ addrs }), timeoutMs);
+          return reachabilityResultCodec.decode(out).reachable ? 'reachable' : 'unreachable';
+        } catch (err) {
+          if (err instanceof ScpError && err.code === 'REMOTE' && /unknown message type|unsupported/.test(err.message)) return 'unsupported';
+          return 'failed';
+        }
+      }),
+    );
+  }
+
+  /**
+   * Dial-back check, asked side: a fresh connection (never a pooled one) to each of the asker's addresses on its
+   * own socket IP, expecting its key; the first completed handshake answers reachable. The probe connection is
+   * closed at once.
+   */
+  async #answerProbe(pc: PeerConnection, addrs: PeerAddr[]): Promise<WireReply> {
+    const ip = pc.conn.remoteAddress.host.replace(/^::ffff:/, '');
+    const key = pc.pubkey;
+    if (!key) return { error: 'reachability probe needs an authenticated peer' };
+    for (const a of addrs.slice(0, REACHABILITY_MAX_ADDRS)) {
+      if (a.relayVia || a.ip !== ip || this.#stopped) continue;
+      const target: PeerAddr = { ip: a.ip, port: a.port, transport: a.transport, pubkeyHint: key };
+      let conn: Connection | undefined;
+      try {
+        const transport = target.transport === 'quic' ? this.#quicTransport() : this.#tls;
+        conn = await transport.dial({ host: target.ip, port: target.port }, { timeoutMs: DIAL_TIMEOUT_MS });
+        const probe = this.#adopt(conn, 'initiator', target);
+        try {
+          await probe.established;
+          return { payload: reachabilityResultCodec.encode({ reachable: true }) };
+        } finally {
+          probe.close();
+        }
+      } catch {
+        conn?.destroy();
+      }
+    }
+    return { payload: reachabilityResultCodec.encode({ reachable: false }) };
+  }
+
+  /** Closes our tunnel `connId` if it is still ours (its close withdraws the relay_via address). */
+  closeTunnel(connId: number): void {
+    const t = this.#tunnel;
+    if (!t || t.pc.id !== connId) return;
+    this.#tunnel = undefined;
+    t.pc.close();
+  }
+
+  connectionOpen(connId: number): boolean {
+    return this.#conns.get(connId)?.isOpen === true;
+  }
+
+  /** Peers whose capabilities say `relay` (handshake or LAN announcement), with a dialable address. */
+  relayPeers(): RelayPeer[] {
+    const out = new Map<string, RelayPeer>();
+    for (const r of this.#db.all()) {
+      if (r.addr.relayVia || !r.capabilities?.relay || r.capabilitiesSeenAt === null) continue;
+      const hex = r.addr.pubkeyHint ? toHex(r.addr.pubkeyHint) : `addr:${r.key}`;
+      if (hex === this.selfPubkeyHex || this.#selfAddrKeys.has(r.key)) continue;
+      const connected = r.addr.pubkeyHint ? this.#isConnected(r.addr) : false;
+      const source = r.source === 'lan' && !r.verified ? 'lan' : 'peer';
+      if (!out.has(hex)) out.set(hex, { addr: { ...r.addr }, source, capabilitiesSeenAt: r.capabilitiesSeenAt, lastSeen: r.lastSeen, connected });
+    }
+    // Connected relays we know only by identity (an inbound session that offered addresses).
+    const now = this.#c.now();
+    for (const [hex, set] of this.#byIdentity) {
+      if (out.has(hex)) continue;
+      const pc = [...set].find((c) => c.isOpen && c.capabilities?.relay);
+      const addr = pc ? this.#dialableAddrOf(hex, pc) : undefined;
+      if (pc && addr && !addr.relayVia) out.set(hex, { addr: { ...addr }, source: 'peer', capabilitiesSeenAt: now, lastSeen: now, connected: true });
+    }
+    return [...out.values()];
   }
 
   /** Downloader side (§9.3 step 4): one request to a relay_via peer, wrapped in RELAY_STREAM to its relay. */
@@ -305,15 +412,33 @@ export class SessionManager {
     const reqId = this.#relayReqId++ >>> 0 || (this.#relayReqId = 2, 1);
     const inner = encodeEnvelope({ type, reqId, flags: 0, payload });
     const outer = relayStreamCodec.encode({ relaySlotId: route.slotId, streamId: 0, kind: 'content', payload: inner });
-    const res = await this.request({ ...route.relayAddr, relayVia: null }, MessageType.RELAY_STREAM, outer, timeoutMs);
+    let res: { payload: Uint8Array; from: PeerRef };
+    try {
+      res = await this.request({ ...route.relayAddr, relayVia: null }, MessageType.RELAY_STREAM, outer, timeoutMs);
+    } catch (err) {
+      // An outer error envelope is the relay's own verdict (no tunnel, queue full, timed out): say so.
+      if (err instanceof ScpError && err.code === 'REMOTE') {
+        const text = String((err.details as Record<string, unknown> | undefined)?.text ?? err.message);
+        throw ScpError.remote(text, { hop: 'relay', relay: addrUrl({ ...route.relayAddr, relayVia: null }) });
+      }
+      throw err;
+    }
     let env;
     try {
       env = decodeEnvelope(relayStreamCodec.decode(res.payload).payload);
     } catch (err) {
       throw new ScpError('PROTOCOL', `relay answered with a bad inner envelope: ${(err as Error).message}`);
     }
-    if (isError(env)) throw ScpError.remote(errorText(env));
+    // The far node's own error travels inside a successful RELAY_STREAM (§9.3 step 5).
+    if (isError(env)) throw ScpError.remote(errorText(env), { hop: 'far', relay: addrUrl({ ...route.relayAddr, relayVia: null }) });
     const pub = to.pubkeyHint;
+    if (pub) {
+      const hex = toHex(pub);
+      const url = addrUrl(to);
+      if (this.#relayed.answered(hex, url, this.#c.now()) && !this.#isConnected({ ...to, relayVia: null })) {
+        this.#c.emit({ type: 'PeerConnected', nodeId: toHex(nodeIdFromPubkey(pub)), addr: url, transport: to.relayVia ? route.relayAddr.transport : to.transport, relayed: true });
+      }
+    }
     const from: PeerRef = {
       ...res.from,
       nodeId: pub ? toHex(nodeIdFromPubkey(pub)) : '',
@@ -323,6 +448,15 @@ export class SessionManager {
       connId: undefined,
     };
     return { payload: env.payload, from };
+  }
+
+  /** Live `maxConnections` (session-limits.ts): open sessions are kept; new ones, in or out, wait for room. */
+  setMaxConnections(n: number): void {
+    this.#init.maxConnections = n;
+  }
+
+  get connectionCount(): number {
+    return this.#conns.size;
   }
 
   async connect(addrText: string, timeoutMs?: number): Promise<ApiPeerRecord> {
@@ -389,11 +523,23 @@ export class SessionManager {
   peers(): ApiPeerRecord[] {
     const ids = new Set<string>([...this.#byIdentity.keys()]);
     for (const r of this.#db.all()) if (r.addr.pubkeyHint) ids.add(toHex(r.addr.pubkeyHint));
+    for (const r of this.#relayed.all()) ids.add(r.pubkeyHex);
     ids.delete(this.selfPubkeyHex);
     const out: ApiPeerRecord[] = [];
     for (const hex of ids) {
       const rec = this.#peerRecord(hex);
-      if (rec) out.push(rec);
+      const via = this.#relayed.get(hex);
+      if (via && !rec?.connected) {
+        // Reached only through a relay: connected while it keeps answering (relayed-peers.ts).
+        out.push({
+          ...(rec ?? { nodeId: toHex(nodeIdFromPubkey(Buffer.from(hex, 'hex'))), pubkey: hex, addresses: [], capabilities: {} }),
+          addresses: [...new Set([via.addr, ...(rec?.addresses ?? [])])],
+          transport: 'tcp',
+          connected: true,
+          relayed: true,
+          lastSeen: BigInt(Math.floor(via.lastAnswer / 1000)),
+        });
+      } else if (rec) out.push(rec);
     }
     return out.sort((a, b) => Number(b.connected) - Number(a.connected) || Number(b.lastSeen - a.lastSeen));
   }
@@ -460,6 +606,9 @@ export class SessionManager {
     const key = peerAddrKey(addr);
     const pending = this.#dialing.get(key);
     if (pending) return pending;
+    if (this.#conns.size >= (this.#init.maxConnections ?? DEFAULT_MAX_CONNECTIONS)) {
+      return Promise.reject(ScpError.limit(`${this.#conns.size} connections open, the limit (maxConnections) is ${this.#init.maxConnections}; not dialing ${addrUrl(addr)}`));
+    }
     const idKey = addr.pubkeyHint ? toHex(addr.pubkeyHint) : key;
     const p = (async () => {
       const transport = addr.transport === 'quic' ? this.#quicTransport() : this.#tls;
@@ -491,7 +640,7 @@ export class SessionManager {
   }
 
   #accept(conn: Connection): void {
-    if (this.#stopped || this.#conns.size >= (this.#init.maxConnections ?? 1024)) {
+    if (this.#stopped || this.#conns.size >= (this.#init.maxConnections ?? DEFAULT_MAX_CONNECTIONS)) {
       conn.destroy();
       return;
     }
@@ -562,6 +711,11 @@ export class SessionManager {
 
   #onClosed(pc: PeerConnection, reason: CloseReason): void {
     this.#conns.delete(pc.id);
+    if (this.#tunnel?.pc === pc) this.#tunnel = undefined;
+    // The relay actor follows the tunnels it carries and our own (a closed one is re-registered).
+    if ((this.#init.capabilities.relay || pc.core.pinned) && this.#c.peers.has('relay') && !this.#stopped) {
+      this.#c.peers.request('relay', { type: 'connectionClosed', connId: pc.id }, { timeoutMs: 5_000 }).catch(() => {});
+    }
     this.#deferredPex.delete(pc.id);
     this.#pex.disconnected(pc.id);
     const set = this.#byIdentity.get(pc.pubkeyHex);
@@ -574,6 +728,11 @@ export class SessionManager {
   }
 
   #onInbound(pc: PeerConnection, req: InboundRequest): void {
+    if (req.owner === 'session' && req.request.type === ReachabilityExtMessageType.REACHABILITY_PROBE) {
+      const probe = req.request.payload;
+      void this.#answerProbe(pc, probe.addrs).then((r) => pc.respond(req.id, r));
+      return;
+    }
     if (req.owner === 'session') {
       let reply: WireReply;
       try {
@@ -585,6 +744,12 @@ export class SessionManager {
       return;
     }
     const owner = req.owner;
+    const viaTunnel = this.#tunnel?.pc === pc;
+    // Our tunnel carries downloaders' requests from the relay; relay requests on it are refused (§9.3 step 2).
+    if (viaTunnel && owner === 'relay') {
+      pc.respond(req.id, { error: ErrorText.UNSUPPORTED_MESSAGE_TYPE });
+      return;
+    }
     if (!this.#c.peers.has(owner)) {
       pc.respond(req.id, { error: INTERNAL_TEXT });
       return;
@@ -593,11 +758,61 @@ export class SessionManager {
     // shares it): copy it into a buffer of its own, so only its bytes cross the thread and nothing shared detaches.
     const payload = new Uint8Array(req.payload);
     this.#c.peers
-      .request(owner, { type: 'wire', from: this.#peerRef(pc), messageType: req.request.type, reqId: req.reqId, payload }, { timeoutMs: WIRE_TIMEOUT_MS, transfer: [payload.buffer as ArrayBuffer] })
+      .request(owner, { type: 'wire', from: viaTunnel ? { ...this.#peerRef(pc), relayed: true } : this.#peerRef(pc), messageType: req.request.type, reqId: req.reqId, payload }, { timeoutMs: WIRE_TIMEOUT_MS, transfer: [payload.buffer as ArrayBuffer] })
       .then(
-        (r) => pc.respond(req.id, r),
+        (r) => {
+          // Relay side: a granted tunnel registration turns this connection into a tunnel that lives as long as it does.
+          if (req.request.type === MessageType.RELAY_REGISTER && req.request.payload.tunnel && 'payload' in r) pc.core.pinOpen();
+          pc.respond(req.id, r);
+        },
         () => pc.respond(req.id, { error: INTERNAL_TEXT }),
       );
+  }
+
+  async #startServeThreads(): Promise<void> {
+    const threads = Math.floor(this.#init.serveThreads ?? 1) - 1;
+    const fd = this.#listeners.tcp?.fd;
+    if (threads < 1 || fd === undefined || this.#init.capabilities.relay || this.#c.transport) return;
+    this.#serve = await ServeThreads.start({
+      threads,
+      fd,
+      nodeSeed: this.#init.nodeSeed,
+      capabilities: this.#init.capabilities,
+      ...(this.#init.connectionLimits ? { connectionLimits: this.#init.connectionLimits } : {}),
+      ...(this.#init.rateLimits ? { rateLimits: this.#init.rateLimits } : {}),
+      route: (r) => this.#routeServed(r),
+    });
+  }
+
+  /** A request from a serve thread's connection: answered as #onInbound answers our own connections' requests. */
+  serveStats(): { threads: number; connections: number; requests: number } {
+    return { threads: this.#serve?.threads ?? 0, connections: this.#serve?.connections ?? 0, requests: this.#servedRequests };
+  }
+
+  async #routeServed(r: ServeRequest): Promise<WireReply> {
+    if (this.#stopped) return { error: INTERNAL_TEXT };
+    this.#servedRequests++;
+    if (r.owner === 'session') {
+      const now = this.#c.now();
+      const pubkey = /^[0-9a-f]{64}$/.test(r.from.pubkey) ? Uint8Array.from(Buffer.from(r.from.pubkey, 'hex')) : null;
+      if (r.messageType === MessageType.PEX_REQUEST) {
+        const offer = answerPexRequest(this.#db, pexRequestCodec.decode(r.payload), now, pubkey);
+        offer.peers = offer.peers.filter((a) => !this.#selfAddrKeys.has(peerAddrKey(a)));
+        return { payload: pexOfferCodec.encode(offer) };
+      }
+      if (r.messageType === MessageType.PEX_OFFER) {
+        const host = r.from.remote.replace(/^\[?(.*?)\]?:\d+$/, '$1');
+        mergePexOffer(this.#db, pexOfferCodec.decode(r.payload), { senderIp: host, selfPubkey: this.selfPubkey, selfAddrKeys: this.#selfAddrKeys, now });
+        return { payload: new Uint8Array(0) };
+      }
+      return { error: INTERNAL_TEXT };
+    }
+    if (!this.#c.peers.has(r.owner)) return { error: INTERNAL_TEXT };
+    return this.#c.peers.request(
+      r.owner,
+      { type: 'wire', from: r.from, messageType: r.messageType, reqId: r.reqId, payload: r.payload },
+      { timeoutMs: WIRE_TIMEOUT_MS, transfer: [r.payload.buffer as ArrayBuffer] },
+    ) as Promise<WireReply>;
   }
 
   #onPex(pc: PeerConnection, req: InboundRequest): WireReply {
@@ -694,6 +909,9 @@ export class SessionManager {
   #maintain(): void {
     if (this.#stopped) return;
     const now = this.#c.now();
+    for (const gone of this.#relayed.expire(now)) {
+      if (!this.#byIdentity.has(gone.pubkeyHex)) this.#c.emit({ type: 'PeerDisconnected', nodeId: toHex(nodeIdFromPubkey(Buffer.from(gone.pubkeyHex, 'hex'))), reason: 'relay-idle' });
+    }
     this.#limiter.prune(now);
     for (const t of Object.values(this.#nonces)) t.prune(Math.floor(now / 1000));
     // Bootstrap peers are always wanted; others fill up to the target.

@@ -13,8 +13,13 @@ import type { Capabilities } from '../../protocol/peer-addr.js';
 import { loadNodeSeed } from './node-key.js';
 import type { PeerDbSnapshot } from './peer-db.js';
 import { SessionManager } from './session-manager.js';
+import { applySessionLimits } from './session-limits.js';
 import type { TransportPreference } from './transport/transport-policy.js';
 import type { ListenConfig } from './listeners.js';
+import type { Transport } from './transport/transport.js';
+import type { Random } from '../runtime/random.js';
+import type { ConnectionLimits } from './connection-types.js';
+import type { RateLimits } from './rate-limiter.js';
 
 const DEFAULT_CAPABILITIES: Capabilities = { dht: true, store: true, relay: false, contentSeed: true, mobileLight: false };
 const SNAPSHOT_KEY = 'snapshot';
@@ -30,13 +35,16 @@ export const actor: ActorDefinition<'session'> = {
     const peerStore = subDatabase<PeerDbSnapshot>(env, 'session', 'peer-db');
     // Wall-clock unix ms on the injected clock (a virtual clock gives virtual dates).
     const epochMs = typeof cfg.epochMs === 'number' ? cfg.epochMs : Date.now() - ctx.clock.now();
+    const simTransport = isTransport(cfg.transport) ? cfg.transport : undefined;
 
     const manager = new SessionManager(
       {
         clock: ctx.clock,
         random: ctx.random,
         now: () => Math.floor(epochMs + ctx.clock.now()),
-        randomBytes: (n) => new Uint8Array(randomBytes(n)),
+        // The simulator's network (inline only) wants a run that replays from its seed: nonces from the seeded stream.
+        randomBytes: simTransport ? seededBytes(ctx.random.fork('session-nonces')) : (n) => new Uint8Array(randomBytes(n)),
+        ...(simTransport ? { transport: simTransport } : {}),
         store: { load: () => peerStore.get(SNAPSHOT_KEY), save: (s) => peerStore.put(SNAPSHOT_KEY, s).then(() => {}) },
         peers: ctx.peers,
         emit: (e) => ctx.emit(e),
@@ -50,8 +58,10 @@ export const actor: ActorDefinition<'session'> = {
         capabilities: { ...DEFAULT_CAPABILITIES, ...(isObject(cfg.capabilities) ? (cfg.capabilities as Partial<Capabilities>) : {}) },
         transportPolicy: readPolicy(cfg.transportPolicy),
         ...(typeof cfg.lanPort === 'number' ? { lanPort: cfg.lanPort } : {}),
-        relays: Array.isArray(cfg.relays) ? cfg.relays.filter((s): s is string => typeof s === 'string') : [],
         firewalled: cfg.firewalled === true,
+        ...(typeof cfg.serveThreads === 'number' && Number.isInteger(cfg.serveThreads) && cfg.serveThreads >= 1 ? { serveThreads: Math.min(cfg.serveThreads, 16) } : {}),
+        ...(isObject(cfg.rateLimits) ? { rateLimits: readNumbers(cfg.rateLimits, 'rateLimits') as Partial<RateLimits> } : {}),
+        ...(isObject(cfg.connectionLimits) ? { connectionLimits: readNumbers(cfg.connectionLimits, 'connectionLimits') as Partial<ConnectionLimits> } : {}),
       },
     );
     ctx.defer(() => manager.destroy());
@@ -60,10 +70,20 @@ export const actor: ActorDefinition<'session'> = {
     return {
       handlers: {
         peers: () => manager.peers(),
+        serveStats: () => manager.serveStats(),
         addresses: () => manager.addresses(),
         selfAddrs: () => manager.selfAddrs(),
         connect: (req) => manager.connect(req.addr, req.timeoutMs),
         contacts: (req) => manager.contacts(req.limit ?? 64, req.connectedOnly ?? false),
+        registerTunnel: (req) => manager.registerTunnel(req.relay, req.timeoutMs),
+        closeTunnel: (req) => manager.closeTunnel(req.connId),
+        connectionOpen: (req) => manager.connectionOpen(req.connId),
+        probeReachability: (req) => manager.probeReachability(req.maxPeers, req.timeoutMs),
+        relayPeers: () => manager.relayPeers(),
+        setLimits: (req) => {
+          ctx.log.info({ maxConnections: req.limits.maxConnections, open: manager.connectionCount }, 'limits applied');
+          return applySessionLimits(req.limits, manager);
+        },
         tunnelRequest: async (req) => {
           const r = await manager.tunnelRequest(req.connId, req.messageType, req.payload, req.timeoutMs);
           if ('error' in r) return r;
@@ -105,6 +125,29 @@ function readPolicy(v: unknown): TransportPreference {
   if (v === undefined || v === null) return 'prefer-tcp';
   if (v === 'prefer-tcp' || v === 'prefer-quic' || v === 'auto') return v;
   throw ScpError.badInput(`transportPolicy must be 'prefer-tcp', 'prefer-quic' or 'auto'`);
+}
+
+/** A record of positive numbers (limits); undefined entries are dropped so defaults apply. */
+function readNumbers(v: Record<string, unknown>, what: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, x] of Object.entries(v)) {
+    if (x === undefined) continue;
+    if (typeof x !== 'number' || !(x > 0)) throw ScpError.badInput(`${what}.${k} must be a positive number, got ${String(x)}`);
+    out[k] = x;
+  }
+  return out;
+}
+
+function isTransport(v: unknown): v is Transport {
+  return isObject(v) && typeof v.dial === 'function' && typeof v.listen === 'function';
+}
+
+function seededBytes(random: Random): (n: number) => Uint8Array {
+  return (n) => {
+    const out = new Uint8Array(n);
+    for (let i = 0; i < n; i++) out[i] = random.int(256);
+    return out;
+  };
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {

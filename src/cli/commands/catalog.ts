@@ -119,8 +119,9 @@ export function registerCatalog(program: Command): void {
       .requiredOption('--title <title>', 'title of the share')
       .option('--description <text>', 'description of the share')
       .option('--visibility <v>', 'public or private', 'private')
-      .option('--publisher <label>', 'publisher identity (made on first use); default: the node\'s default publisher'),
-  ).action(async (paths: string[], o: Common & { title: string; description?: string; visibility: string; publisher?: string }) => {
+      .option('--publisher <label>', 'publisher identity (made on first use); default: the node\'s default publisher')
+      .option('--community <id>', 'publish into this joined community (public shares; repeat for several)', (v: string, acc: string[]) => [...acc, v], [] as string[]),
+  ).action(async (paths: string[], o: Common & { title: string; description?: string; visibility: string; publisher?: string; community: string[] }) => {
     if (o.visibility !== 'public' && o.visibility !== 'private') throw ScpError.badInput('--visibility must be public or private');
     const abs = paths.map((p) => path.resolve(p));
     const kinds = abs.map((p) => {
@@ -133,6 +134,7 @@ export function registerCatalog(program: Command): void {
     const opts: Record<string, unknown> = { title: o.title, visibility: o.visibility };
     if (o.description !== undefined) opts['description'] = o.description;
     if (o.publisher !== undefined) opts['publisher'] = o.publisher;
+    if (o.community.length > 0) opts['communities'] = o.community;
     if (kinds.includes('dir') && abs.length > 1) {
       throw ScpError.badInput('publish one folder, or several files; to publish several folders give each its own --publisher label');
     }

@@ -17,7 +17,7 @@ interface Status {
   id: { nodeId: string; shareId: string };
   addresses: string[];
   peers: number;
-  health: { state: string; failure: string | null; actors: Array<{ name: string; state: string; restarts: number; lastError: string | null }> };
+  health: { state: string; failure: string | null; actors: Array<{ name: string; state: string; restarts: number; lastError: string | null; mailboxDepth?: number }> };
 }
 
 /** Download rate from DownloadProgress deltas over a sliding 5 s window. */
@@ -99,12 +99,13 @@ export function Dashboard({ info }: PageProps) {
 
       <Section title="Actor health">
         <table>
-          <caption class="sr-only">Actors, their lifecycle state and restarts</caption>
+          <caption class="sr-only">Actors, their lifecycle state, restarts and requests waiting</caption>
           <thead>
             <tr>
               <th scope="col">Actor</th>
               <th scope="col">State</th>
               <th scope="col">Restarts</th>
+              <th scope="col">Mailbox</th>
               <th scope="col">Last error</th>
             </tr>
           </thead>
@@ -116,6 +117,7 @@ export function Dashboard({ info }: PageProps) {
                   <span class={`pill ${a.state === 'running' ? 'ok' : 'warn'}`}>{a.state}</span>
                 </td>
                 <td>{a.restarts}</td>
+                <td title="requests waiting in or being handled by the actor">{a.mailboxDepth ?? '—'}</td>
                 <td class="muted">{a.lastError ?? '—'}</td>
               </tr>
             ))}

@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'preact/hooks';
+import { useState } from 'preact/hooks';
 import { call, forgetToken } from '../api.js';
 import { ErrorLine, Hex, Notice, Section, Unavailable } from '../components.js';
 import { useAction, useLoad, usePref } from '../hooks.js';
@@ -11,7 +11,7 @@ const LIMIT_LABELS: Record<string, string> = {
   maxUploadBps: 'Upload cap, whole node (bytes/s)',
   perPeerDownloadBps: 'Download cap per peer (bytes/s)',
   perPeerUploadBps: 'Upload cap per peer (bytes/s)',
-  maxConcurrentDownloads: 'Downloads at once',
+  maxConcurrentDownloads: 'Downloads at once (empty: 4; more wait queued)',
   maxRequestsPerPeer: 'Chunk requests in flight per peer',
   maxConnections: 'Peer connections',
   maxRelayTunnels: 'Relay tunnels carried for others',
@@ -74,11 +74,13 @@ export function Settings({ info, has }: PageProps) {
 
 function LimitsForm() {
   const current = useLoad(() => call<Limits>('limits'), []);
-  const [form, setForm] = useState<Record<string, string>>({});
+  // Edits over the node's current values; undefined = nothing edited since they were loaded.
+  const [edits, setEdits] = useState<Record<string, string>>();
   const act = useAction();
-  useEffect(() => {
-    if (current.data) setForm(Object.fromEntries(Object.entries(current.data).map(([k, v]) => [k, v === null ? '' : String(v)])));
-  }, [current.data]);
+  // No inputs before the current values are in, so nothing typed can be overwritten by them.
+  if (!current.data && !current.error) return <p class="muted">Loading limits…</p>;
+  const loaded = Object.fromEntries(Object.keys(LIMIT_LABELS).map((k) => [k, current.data?.[k] == null ? '' : String(current.data[k])]));
+  const form = edits ?? loaded;
   return (
     <form
       class="form"
@@ -92,11 +94,14 @@ function LimitsForm() {
             (r.unsupported.length ? `; not enforced yet by: ${r.unsupported.join(', ')}` : '') +
             (r.failed.length ? `; failed: ${r.failed.map((f) => `${f.actor} (${f.error})`).join(', ')}` : ''),
         );
+        setEdits(undefined);
         current.reload();
       }}
     >
       <ErrorLine error={current.error} />
-      <p class="muted">Empty means no limit. Changes apply at once, without a restart.</p>
+      <p class="muted">
+        Empty means no limit. Changes apply at once to running transfers, without a restart.
+      </p>
       {Object.keys(LIMIT_LABELS).map((k) => (
         <div key={k} class="field">
           <label for={`lim-${k}`}>{LIMIT_LABELS[k]}</label>
@@ -107,7 +112,7 @@ function LimitsForm() {
             step={1}
             inputMode="numeric"
             value={form[k] ?? ''}
-            onInput={(e) => setForm({ ...form, [k]: e.currentTarget.value })}
+            onInput={(e) => setEdits({ ...form, [k]: e.currentTarget.value })}
           />
         </div>
       ))}

@@ -1,8 +1,9 @@
 /**
  * The index actor's communities, wired: persisted joined communities (`index/communities`), one member directory
- * per joined community (in memory, rebuilt by pulls), the `community:info:` rendezvous record, and the client side
- * of 402/404/406 and the extension 4080–4082 (docs/COMMUNITIES.md). Decisions live in the pure modules beside it;
- * this file only talks to lmdb, the dht and session mailboxes, and the clock.
+ * per joined community (persisted in `index/community-members`, kept current by pulls and announces), the
+ * `community:info:` rendezvous record, and the client side of 402/404/406 and the extension 4080–4082
+ * (docs/COMMUNITIES.md). Decisions live in the pure modules beside it; this file only talks to lmdb, the dht and
+ * session mailboxes, and the clock.
  */
 import { randomBytes } from 'node:crypto';
 import type { RootDatabase } from 'lmdb';
@@ -12,13 +13,6 @@ import type { PeerRef } from '../../../messages/wire.js';
 import { fromHex, toHex } from '../../../protocol/bytes.js';
 import { decodeCommunityMembers, encodeCommunityMembers, type CommunityMembers } from '../../../protocol/community.js';
 import {
-  CommunityExtMessageType as X,
-  communityMemberAnnounceCodec,
-  communityMemberAnnounceResultCodec,
-  communityMembersDeltaCodec,
-  communityMembersDeltaResultCodec,
-  communityMembersPageCodec,
-  communityMembersPageResultCodec,
   MEMBER_RECORD_DEFAULT_TTL_SECS,
   MEMBER_RECORD_MAX_ADDRS,
   signMemberRecord,
@@ -51,6 +45,8 @@ import { COMMUNITY_LABEL_PREFIX, communityView, issueToken, joinDecision, normal
 import { communityShares, handleCommunityWire } from './community-wire.js';
 import { decodeBrowseCursor, encodeBrowseCursor } from './cursors.js';
 import { MemberDirectory } from './member-directory.js';
+import { openMemberStore } from './member-store.js';
+import { announceMember, pullMembers, type SendToPeer } from './member-sync.js';
 
 const DHT_TTL_SECS = 86_400;
 const INFO_REPUBLISH_MS = 10 * 60_000;
@@ -111,18 +107,33 @@ export function createCommunityService(d: CommunityServiceDeps) {
   };
 
   const dirs = new Map<string, MemberDirectory>();
+  const memberStore = openMemberStore(d.env);
+  /** A joined community's directory, reloaded from `index/community-members` on first use after a start. */
   const directory = (c: CommunityRecord): MemberDirectory => {
     let dir = dirs.get(c.communityId);
     if (!dir) {
       const epoch = (BigInt(Math.floor(d.wallNowMs())) << 16n) | BigInt(ctx.random.int(65_536));
-      dir = new MemberDirectory({ communityShareId: fromHex(c.communityId, 32), communityPubkey: fromHex(c.sharePubkey, 32), epoch, strict: c.strict });
+      const joinedNow = get(c.communityId) !== undefined;
+      const store = memberStore.sink(c.communityId);
+      const made: MemberDirectory = new MemberDirectory({
+        communityShareId: fromHex(c.communityId, 32),
+        communityPubkey: fromHex(c.sharePubkey, 32),
+        epoch,
+        strict: c.strict,
+        // A pull still in flight when we leave keeps accepting into this (now detached) directory: not persisted.
+        sink: { put: (m, r) => dirs.get(c.communityId) === made && store.put(m, r), drop: store.drop },
+      });
+      dir = made;
+      // After a leave, stragglers (a refresh or pull that started before it) get a throwaway directory.
+      if (!joinedNow) return dir;
+      dir.restore(memberStore.load(c.communityId), nowUnix());
       dirs.set(c.communityId, dir);
     }
-    dir.setStrict(c.strict);
+    dir.setStrict(c.strict, nowUnix());
     return dir;
   };
 
-  /** Per peer (address key): its delta cursor per community, and when it last said it speaks only classic. */
+  /** Delta cursor per community and member (`<id>|<member key>`); per address: when it last said it speaks only classic. */
   const deltaCursors = new Map<string, Uint8Array>();
   const classicUntil = new Map<string, number>();
 
@@ -135,33 +146,65 @@ export function createCommunityService(d: CommunityServiceDeps) {
   };
   const selfAddrs = async (): Promise<PeerAddr[]> => ctx.peers.request('session', { type: 'selfAddrs' }, { timeoutMs: 5_000 }).catch(() => [] as PeerAddr[]);
 
+  /**
+   * Sends to a member over its addresses in order, moving on only when one cannot be reached (a record may list an
+   * address the member no longer listens on, e.g. after a restart on another port): an answer, including the
+   * peer's error envelope, ends the walk. The address that answered goes first next time.
+   */
+  const sendTo = (m: Member): SendToPeer => async (messageType, payload) => {
+    let last: unknown;
+    for (const [i, to] of m.addrs.entries()) {
+      try {
+        const r = await request(to, messageType, payload);
+        if (i > 0) m.addrs = [to, ...m.addrs.filter((_, k) => k !== i)];
+        return r;
+      } catch (e) {
+        if (e instanceof ScpError && e.code === 'REMOTE') throw e;
+        last = e;
+      }
+    }
+    throw last ?? ScpError.badInput('member has no address');
+  };
+
   const isUnknownType = (e: unknown): boolean => e instanceof ScpError && e.code === 'REMOTE' && /unknown message type|unsupported message type/.test(e.message);
 
   // ------------------------------------------------------------------ our own presence
 
+  /**
+   * Our own record, signed. Each one must be strictly newer than the last (directories ignore an equal issued_at):
+   * a leave in the same second as a refresh would otherwise be dropped everywhere and the join record would live
+   * on for a TTL. So issued_at = max(now, previous + 1), the previous one from memory or from our own directory.
+   */
+  const lastIssued = new Map<string, bigint>();
   const ownRecord = async (c: CommunityRecord, left = false): Promise<CommunityMemberRecord> => {
-    const now = nowUnix();
-    const addrs = left ? [] : (await selfAddrs()).filter((a) => a.port !== 0).slice(0, MEMBER_RECORD_MAX_ADDRS);
+    // A tombstone lists the addresses we withdraw, so members can ignore them in the classic community:info record.
+    const addrs = (await selfAddrs()).filter((a) => a.port !== 0).slice(0, MEMBER_RECORD_MAX_ADDRS);
+    const now = BigInt(nowUnix());
+    const held = directory(c).get(toHex(nodePubkey()), nowUnix())?.issuedAt ?? 0n;
+    const prev = lastIssued.get(c.communityId) ?? 0n;
+    const floor = (held > prev ? held : prev) + 1n;
+    const issuedAt = now > floor ? now : floor;
+    lastIssued.set(c.communityId, issuedAt);
     return signMemberRecord(
-      { communityShareId: fromHex(c.communityId, 32), memberNodePubkey: nodePubkey(), addrs, issuedAt: BigInt(now), expiresAt: BigInt(now + MEMBER_RECORD_DEFAULT_TTL_SECS), left, membershipProof: c.token },
+      { communityShareId: fromHex(c.communityId, 32), memberNodePubkey: nodePubkey(), addrs, issuedAt, expiresAt: issuedAt + BigInt(MEMBER_RECORD_DEFAULT_TTL_SECS), left, membershipProof: c.token },
       seed(),
     );
   };
+  const stillJoined = (c: CommunityRecord): boolean => get(c.communityId) !== undefined;
 
   const publishInfo = async (c: CommunityRecord): Promise<void> => {
     const addrs = await selfAddrs();
-    if (addrs.length === 0) return;
+    if (addrs.length === 0 || !stillJoined(c)) return;
     const value = encodeCommunityMembers({ communityShareId: fromHex(c.communityId, 32), members: addrs, updatedAt: BigInt(nowUnix()) });
     await ctx.peers.request('dht', { type: 'put', key: communityInfoKey(fromHex(c.communityId, 32)), value, ttlSecs: DHT_TTL_SECS, replicate: true }, { timeoutMs: 30_000 });
   };
 
-  const announce = async (c: CommunityRecord, record: CommunityMemberRecord, members: Member[]): Promise<void> => {
-    const payload = communityMemberAnnounceCodec.encode({ record });
-    const targets = members.filter((m) => !m.self && m.addrs.length > 0 && !isClassic(m)).slice(0, PULL_PEERS);
+  const announce = async (record: CommunityMemberRecord, members: Member[]): Promise<void> => {
+    const targets = shuffle(members.filter((m) => !m.self && m.addrs.length > 0 && !isClassic(m)), (n) => ctx.random.int(n)).slice(0, PULL_PEERS);
     await Promise.allSettled(
       targets.map(async (m) => {
         try {
-          communityMemberAnnounceResultCodec.decode(await request(m.addrs[0]!, X.COMMUNITY_MEMBER_ANNOUNCE, payload));
+          await announceMember(sendTo(m), record);
         } catch (e) {
           if (isUnknownType(e)) markClassic(m);
         }
@@ -169,11 +212,15 @@ export function createCommunityService(d: CommunityServiceDeps) {
     );
   };
 
+  /** Re-signs and spreads our record, re-puts the rendezvous; never for a community we left (checked after each await). */
   const refreshPresence = async (c: CommunityRecord): Promise<void> => {
+    if (!stillJoined(c)) return;
     const rec = await ownRecord(c);
+    if (!stillJoined(c)) return;
     directory(c).accept(rec, nowUnix());
     await publishInfo(c).catch(() => undefined);
-    await announce(c, rec, await gatherMembers(c)).catch(() => undefined);
+    const members = await gatherMembers(c).catch(() => [] as Member[]);
+    if (stillJoined(c)) await announce(rec, members).catch(() => undefined);
   };
 
   // ------------------------------------------------------------------ members: rendezvous + directory
@@ -191,14 +238,25 @@ export function createCommunityService(d: CommunityServiceDeps) {
     const me = toHex(nodePubkey());
     const mine = new Set((await selfAddrs()).map(peerAddrKey));
     const out = new Map<string, Member>();
-    for (const r of directory(c).live(nowUnix())) {
+    const dir = directory(c);
+    for (const r of dir.live(nowUnix())) {
       const key = toHex(r.memberNodePubkey);
       out.set(key, { key, nodePubkey: key, addrs: r.addrs.map((a) => ({ ...a, pubkeyHint: a.pubkeyHint ?? r.memberNodePubkey })), source: 'directory', self: key === me });
     }
+    // The classic record cannot drop a member (the merge only appends), so a leaver's entry lingers there. Its
+    // signed tombstone names its key and the addresses it withdrew: skip those entries (a live record wins).
+    const withdrawnKeys = new Set<string>();
+    const withdrawnAddrs = new Set<string>();
+    for (const t of dir.tombstones(nowUnix())) {
+      withdrawnKeys.add(toHex(t.memberNodePubkey));
+      for (const a of t.addrs) withdrawnAddrs.add(peerAddrKey(a));
+    }
+    for (const m of out.values()) for (const a of m.addrs) withdrawnAddrs.delete(peerAddrKey(a));
     for (const rec of await rendezvousRecords(c)) {
       for (const a of rec.members) {
         if (a.port === 0) continue;
         const hint = a.pubkeyHint ? toHex(a.pubkeyHint) : null;
+        if ((hint !== null && withdrawnKeys.has(hint)) || withdrawnAddrs.has(peerAddrKey(a))) continue;
         const key = hint ?? `~${peerAddrKey(a)}`;
         const self = hint === me || mine.has(peerAddrKey(a));
         const prev = out.get(key);
@@ -247,42 +305,15 @@ export function createCommunityService(d: CommunityServiceDeps) {
     const dir = directory(c);
     const list = (members ?? (await gatherMembers(c))).filter((m) => !m.self && m.addrs.length > 0 && !isClassic(m));
     const pick = list.length <= PULL_PEERS ? list : shuffle(list, (n) => ctx.random.int(n)).slice(0, PULL_PEERS);
-    const id = fromHex(c.communityId, 32);
-    const pub = fromHex(c.sharePubkey, 32);
+    const sc = { communityShareId: fromHex(c.communityId, 32), communityPubkey: fromHex(c.sharePubkey, 32), token: c.token };
     await Promise.allSettled(
       pick.map(async (m) => {
-        const to = m.addrs[0]!;
-        const ck = `${c.communityId}|${peerAddrKey(to)}`;
+        // Per member, not per address: the same directory answers on every address of that node.
+        const ck = `${c.communityId}|${m.key}`;
         try {
-          let since = deltaCursors.get(ck);
-          if (since) {
-            for (let i = 0; i < PULL_MAX_PAGES; i++) {
-              const r = communityMembersDeltaResultCodec.decode(
-                await request(to, X.COMMUNITY_MEMBERS_DELTA, communityMembersDeltaCodec.encode({ communityShareId: id, communitySharePubkey: pub, since, maxEntries: PAGE_ENTRIES, requesterMembershipProof: c.token })),
-              );
-              if (r.reset) {
-                since = undefined;
-                break;
-              }
-              for (const rec of r.members) dir.accept(rec, nowUnix());
-              since = r.nextCursor;
-              deltaCursors.set(ck, since);
-              if (!r.more) return;
-            }
-            if (since) return;
-          }
-          let cursor: Uint8Array | null = null;
-          let sync: Uint8Array | undefined;
-          for (let i = 0; i < PULL_MAX_PAGES; i++) {
-            const r = communityMembersPageResultCodec.decode(
-              await request(to, X.COMMUNITY_MEMBERS_PAGE, communityMembersPageCodec.encode({ communityShareId: id, communitySharePubkey: pub, cursor, maxEntries: PAGE_ENTRIES, requesterMembershipProof: c.token })),
-            );
-            sync ??= r.syncCursor;
-            for (const rec of r.members) dir.accept(rec, nowUnix());
-            cursor = r.nextCursor;
-            if (!cursor) break;
-          }
-          if (sync) deltaCursors.set(ck, sync);
+          const r = await pullMembers(sendTo(m), sc, dir, deltaCursors.get(ck), nowUnix, { maxRequests: PULL_MAX_PAGES, entries: PAGE_ENTRIES });
+          if (r.cursor) deltaCursors.set(ck, r.cursor);
+          else deltaCursors.delete(ck);
         } catch (e) {
           if (isUnknownType(e)) markClassic(m);
         }
@@ -400,8 +431,9 @@ export function createCommunityService(d: CommunityServiceDeps) {
         const tomb = await ownRecord(c, true).catch(() => undefined);
         db.removeSync(id);
         dirs.delete(id);
+        await memberStore.clear(id);
         for (const k of [...deltaCursors.keys()]) if (k.startsWith(`${id}|`)) deltaCursors.delete(k);
-        if (tomb) await announce(c, tomb, members).catch(() => undefined);
+        if (tomb) await announce(tomb, members).catch(() => undefined);
         return { left: true };
       },
       listCommunities: (): CommunityInfo[] => all().map(info),

@@ -1,7 +1,8 @@
 /**
  * One community's member directory (docs/COMMUNITIES.md §2, §5): the latest signed record per member, numbered
  * in acceptance order for delta sync, served in member-key order for paging. Pure: time comes in as `nowUnix`,
- * the epoch from the caller's seeded randomness. The same class is the server's directory and the client's mirror.
+ * the epoch from the caller's seeded randomness, and persistence goes through an optional `DirectorySink` the
+ * caller implements (the node writes lmdb). The same class is the server's directory and the client's mirror.
  */
 import { toHex } from '../../../protocol/bytes.js';
 import {
@@ -21,12 +22,19 @@ interface Entry {
   seq: bigint;
 }
 
+/** Told about every stored record and every dropped one (expired, evicted, replaced records are re-put). */
+export interface DirectorySink {
+  put(memberKeyHex: string, record: CommunityMemberRecord): void;
+  drop(memberKeyHex: string): void;
+}
+
 export interface DirectoryInit {
   communityShareId: Uint8Array;
   communityPubkey: Uint8Array;
   epoch: bigint;
   strict?: boolean;
   maxRecords?: number;
+  sink?: DirectorySink;
 }
 
 export class MemberDirectory {
@@ -55,12 +63,27 @@ export class MemberDirectory {
     return this.#init.strict === true;
   }
 
-  setStrict(strict: boolean): void {
+  /** Turning strict on drops the join records that carry no token admitting their member (as `accept` would). */
+  setStrict(strict: boolean, nowUnix: number): void {
+    const tightened = strict && !this.strict;
     this.#init.strict = strict;
+    if (!tightened) return;
+    for (const [key, e] of this.#byMember) {
+      if (e.record.left || checkMemberRecord(e.record, { communityShareId: this.#init.communityShareId, communityPubkey: this.#init.communityPubkey, nowUnix, strict: true }) === null) continue;
+      this.#byMember.delete(key);
+      this.#bySeq.delete(e.seq);
+      this.#init.sink?.drop(key);
+      this.#sorted = null;
+    }
   }
 
   /** Checks and stores a record; a record replaces the member's stored one only when strictly newer. */
   accept(r: CommunityMemberRecord, nowUnix: number): AcceptOutcome {
+    const key = toHex(r.memberNodePubkey);
+    const old = this.#byMember.get(key);
+    // Before the signature check: gossip delivers every record several times, and what is not newer is refused
+    // whatever its signature says (this also makes replayed or junk old records cost no verification).
+    if (old && old.record.issuedAt >= r.issuedAt) return { accepted: false, reason: 'not_newer' };
     const why = checkMemberRecord(r, {
       communityShareId: this.#init.communityShareId,
       communityPubkey: this.#init.communityPubkey,
@@ -68,9 +91,6 @@ export class MemberDirectory {
       strict: this.strict,
     });
     if (why !== null) return { accepted: false, reason: why };
-    const key = toHex(r.memberNodePubkey);
-    const old = this.#byMember.get(key);
-    if (old && old.record.issuedAt >= r.issuedAt) return { accepted: false, reason: 'not_newer' };
     if (!old && this.#byMember.size >= (this.#init.maxRecords ?? MAX_DIRECTORY_RECORDS)) {
       this.purge(nowUnix);
       if (this.#byMember.size >= (this.#init.maxRecords ?? MAX_DIRECTORY_RECORDS) && !this.#evictSoonest(r.expiresAt)) return { accepted: false, reason: 'full' };
@@ -80,7 +100,33 @@ export class MemberDirectory {
     const seq = ++this.#seq;
     this.#byMember.set(key, { record: r, seq });
     this.#bySeq.set(seq, key);
+    this.#init.sink?.put(key, r);
     return { accepted: true };
+  }
+
+  /**
+   * Reloads persisted records (after a restart) under the same rules as `accept`, without writing them back;
+   * the ones refused now (expired while we were down, or no longer admitted by strict mode) are dropped from the
+   * store. They get fresh seqs in this epoch: a peer's old delta cursor names another epoch and resets.
+   */
+  restore(records: Iterable<CommunityMemberRecord>, nowUnix: number): { restored: number; dropped: number } {
+    const sink = this.#init.sink;
+    this.#init.sink = undefined;
+    let restored = 0;
+    let dropped = 0;
+    try {
+      for (const r of records) {
+        const out = this.accept(r, nowUnix);
+        if (out.accepted) restored++;
+        else if (out.reason !== 'not_newer') {
+          dropped++;
+          sink?.drop(toHex(r.memberNodePubkey));
+        }
+      }
+    } finally {
+      this.#init.sink = sink;
+    }
+    return { restored, dropped };
   }
 
   /** Drops expired records (tombstones included). */
@@ -91,6 +137,7 @@ export class MemberDirectory {
       if (e.record.expiresAt <= now) {
         this.#byMember.delete(key);
         this.#bySeq.delete(e.seq);
+        this.#init.sink?.drop(key);
         n++;
       }
     }
@@ -107,6 +154,12 @@ export class MemberDirectory {
   live(nowUnix: number): CommunityMemberRecord[] {
     this.purge(nowUnix);
     return this.#keys().map((k) => this.#byMember.get(k)!.record).filter((r) => !r.left);
+  }
+
+  /** Live tombstones (members that left, until their tombstone expires), member-key order. */
+  tombstones(nowUnix: number): CommunityMemberRecord[] {
+    this.purge(nowUnix);
+    return this.#keys().map((k) => this.#byMember.get(k)!.record).filter((r) => r.left);
   }
 
   syncCursor(): Uint8Array {
@@ -160,6 +213,7 @@ export class MemberDirectory {
     if (!victim || victim[1].record.expiresAt >= incomingExpiry) return false;
     this.#byMember.delete(victim[0]);
     this.#bySeq.delete(victim[1].seq);
+    this.#init.sink?.drop(victim[0]);
     this.#sorted = null;
     return true;
   }

@@ -245,6 +245,11 @@ class TlsListener implements Listener {
     private readonly live: Set<TlsConnection>,
   ) {}
 
+  get fd(): number | undefined {
+    const fd = (this.server as unknown as { _handle?: { fd?: unknown } })._handle?.fd;
+    return typeof fd === 'number' && fd >= 0 ? fd : undefined;
+  }
+
   async close(opts?: { destroyConnections?: boolean }): Promise<void> {
     const stopped = new Promise<void>((resolve) => this.server.close(() => resolve()));
     if (opts?.destroyConnections) {
@@ -290,10 +295,12 @@ export class TlsTransport implements Transport {
     server.on('tlsClientError', () => {});
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(opts.port, opts.host, () => {
+      const ready = (): void => {
         server.off('error', reject);
         resolve();
-      });
+      };
+      if (opts.fd !== undefined) server.listen({ fd: opts.fd }, ready);
+      else server.listen(opts.port, opts.host, ready);
     });
     server.on('error', () => {});
     const a = server.address() as AddressInfo;

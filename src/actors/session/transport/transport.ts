@@ -77,11 +77,18 @@ export interface DialOptions {
 export interface ListenOptions {
   host: string;
   port: number;
+  /**
+   * Accept on an already-listening socket instead (TCP only): another thread's listener, so several event loops
+   * accept from one port (serve threads). Closing such a listener closes that socket for every thread.
+   */
+  fd?: number;
 }
 
 export interface Listener {
   readonly kind: TransportKind;
   readonly address: TransportAddress;
+  /** The listening socket's descriptor, where the platform exposes one (TCP on Unix). */
+  readonly fd?: number | undefined;
   /** Stops accepting; with `{ destroyConnections: true }` also destroys connections it accepted. */
   close(opts?: { destroyConnections?: boolean }): Promise<void>;
 }

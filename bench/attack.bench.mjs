@@ -1,0 +1,130 @@
+#!/usr/bin/env node
+// Download speed under attack (issue 12): an honest 1 seeder → 1 downloader download over TLS on loopback,
+// undisturbed, then with hostile peers (bench/attack-peers.mjs, their own process) attacking the seeder and the
+// downloader at once — request floods, a Sybil churn of fresh identities, slowloris frames, garbage and
+// oversize frames — and a corrupt-chunk seeder placed first in the downloader's swarm; then undisturbed again.
+// Prints both speeds and the ratio attacked / undisturbed (mean of the runs before and after; goal ≥ 0.8), and
+// the attackers' counters. Every download is checked (SHA-256) and a fresh downloader node is used each time.
+// Options: SCP2P_ATTACK_MIB (file size, default 128), SCP2P_ATTACK_INTENSITY (attackers per kind ×, default 1),
+// SCP2P_ATTACK_KINDS (comma list of flood,churn,slowloris,garbage,corrupt; default all).
+// Imports the built package: `npm run build` first.
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const distDir = join(root, 'dist');
+if (!existsSync(join(distDir, 'index.js'))) {
+  console.error('dist/ is missing: run `npm run build` first');
+  process.exit(1);
+}
+const { Node } = await import(pathToFileURL(join(distDir, 'index.js')).href);
+
+const MIB = 1 << 20;
+const sizeMiB = Number(process.env.SCP2P_ATTACK_MIB ?? 128);
+const intensity = Number(process.env.SCP2P_ATTACK_INTENSITY ?? 1);
+const kinds = process.env.SCP2P_ATTACK_KINDS?.split(',');
+const dir = mkdtempSync(join(tmpdir(), 'scp2p-bench-attack-'));
+const file = join(dir, 'blob.bin');
+
+function makeFile() {
+  const block = new Uint8Array(8 * MIB);
+  let x = 0x2545f491;
+  const fd = openSync(file, 'w');
+  for (let done = 0; done < sizeMiB; done += 8) {
+    for (let i = 0; i < block.length; i += 4) {
+      x ^= x << 13; x ^= x >>> 17; x ^= x << 5;
+      block[i] = x & 0xff; block[i + 1] = (x >>> 8) & 0xff; block[i + 2] = (x >>> 16) & 0xff; block[i + 3] = x >>> 24;
+    }
+    writeSync(fd, block, 0, Math.min(8, sizeMiB - done) * MIB);
+  }
+  closeSync(fd);
+}
+
+const sha256 = (path) => createHash('sha256').update(readFileSync(path)).digest('hex');
+
+function startAttackers(targets, contentId, manifestId) {
+  const c = spawn(process.execPath, [join(root, 'bench/attack-peers.mjs'), JSON.stringify({ dist: distDir, targets, contentId, manifestId, file, intensity, kinds })], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let out = '';
+  const ready = new Promise((resolve, reject) => {
+    c.stdout.on('data', (b) => {
+      out += b;
+      const m = /ready (\d+)/.exec(out);
+      if (m) resolve(Number(m[1]));
+    });
+    c.on('exit', (code) => reject(new Error(`attackers exited early (${code})`)));
+  });
+  const stop = () =>
+    new Promise((resolve) => {
+      c.removeAllListeners('exit');
+      c.on('exit', () => {
+        const line = out.trim().split('\n').pop();
+        try {
+          resolve(JSON.parse(line));
+        } catch {
+          resolve({});
+        }
+      });
+      c.kill('SIGTERM');
+    });
+  return { ready, stop };
+}
+
+async function download(label, seeder, item, attack) {
+  const node = await Node.start({ dataDir: join(dir, `${label}-dl`), listen: { tcp: 0, quic: null }, host: '127.0.0.1' });
+  const out = join(dir, `${label}.bin`);
+  let attackers;
+  try {
+    let peers = [seeder.addresses().find((a) => a.startsWith('tcp://'))];
+    if (attack) {
+      attackers = startAttackers([peers[0], node.addresses().find((a) => a.startsWith('tcp://'))], item.contentId, attack.manifestId);
+      const corruptPort = await attackers.ready;
+      if (corruptPort) peers = [`tcp://127.0.0.1:${corruptPort}`, ...peers];
+      await new Promise((r) => setTimeout(r, 3_000)); // let the floods and slowloris connections build up
+    }
+    const t0 = performance.now();
+    await node.downloadContent(item.contentId, out, { peers, timeoutMs: 600_000 });
+    const seconds = (performance.now() - t0) / 1000;
+    const stats = attackers ? await attackers.stop() : undefined;
+    attackers = undefined;
+    const ok = sha256(out) === srcHash;
+    const restarts = [...seeder.health().actors, ...node.health().actors].reduce((n, a) => n + a.restarts, 0);
+    return { mibs: sizeMiB / seconds, ok, stats, restarts };
+  } finally {
+    if (attackers) await attackers.stop();
+    await node.stop().catch(() => {});
+    rmSync(out, { force: true });
+  }
+}
+
+makeFile();
+const srcHash = sha256(file);
+console.log(`file: ${sizeMiB} MiB, attack intensity ${intensity}`);
+const seeder = await Node.start({ dataDir: join(dir, 'seed'), listen: { tcp: 0, quic: null }, host: '127.0.0.1' });
+let failed = false;
+try {
+  const pub = await seeder.publishFiles([file], { title: 'attack bench', visibility: 'private' });
+  const [item] = await seeder.listShareItems(pub.shareId);
+  const before = await download('calm-1', seeder, item, null);
+  const attacked = await download('attacked', seeder, item, { manifestId: pub.manifestId });
+  const after = await download('calm-2', seeder, item, null);
+  failed = !before.ok || !attacked.ok || !after.ok || attacked.restarts > 0;
+  const calm = (before.mibs + after.mibs) / 2;
+  const ratio = attacked.mibs / calm;
+  console.log(`undisturbed 1→1 over TLS: ${before.mibs.toFixed(0)} MiB/s before, ${after.mibs.toFixed(0)} MiB/s after`);
+  console.log(`under attack 1→1 over TLS: ${attacked.mibs.toFixed(0)} MiB/s${attacked.ok ? '' : '  BYTES DIFFER'}, actor restarts ${attacked.restarts}`);
+  console.log(`ratio under attack / undisturbed: ${ratio.toFixed(2)} (goal ≥ 0.8)`);
+  console.log(`attackers: ${JSON.stringify(attacked.stats)}`);
+} catch (e) {
+  failed = true;
+  console.log(`attack bench failed: ${e?.code ?? ''} ${e?.message ?? e}`);
+} finally {
+  await seeder.stop().catch(() => {});
+  rmSync(dir, { recursive: true, force: true });
+}
+process.exit(failed ? 1 : 0);

@@ -1,0 +1,151 @@
+#!/usr/bin/env node
+// Multi-core seeding (issue 8): one seeder feeding 4 downloaders at once over TLS on loopback, with the seeder's
+// inbound connections served on 1 event loop (serveThreads: 1, the session's own) and on 2 (one serve thread
+// sharing the listening socket), in the same run. Prints aggregate MiB/s (4 × file size / time until the last
+// downloader finished) and the seeder's CPU-seconds per GiB served. Every node runs in its own process (worker
+// actors, as in production); downloaded bytes are checked by SHA-256.
+// Options: SCP2P_BENCH_MIB (file size, default 128), SCP2P_BENCH_DOWNLOADERS (default 4),
+// SCP2P_BENCH_SERVE (comma list of serveThreads values, default "1,2"). Imports dist/: `npm run build` first.
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { closeSync, createReadStream, existsSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const dist = join(root, 'dist/index.js');
+const MIB = 1 << 20;
+
+async function sha256(path) {
+  const h = createHash('sha256');
+  for await (const b of createReadStream(path)) h.update(b);
+  return h.digest('hex');
+}
+
+// ------------------------------------------------------------------ child roles
+const role = process.argv[2];
+if (role === 'seeder' || role === 'downloader') {
+  const { Node } = await import(pathToFileURL(dist).href);
+  const send = (m) => process.stdout.write(JSON.stringify(m) + '\n');
+  const lines = createInterface({ input: process.stdin });
+  const dataDir = mkdtempSync(join(tmpdir(), `scp2p-bench-${role}-`));
+  if (role === 'seeder') {
+    const node = await Node.start({ dataDir, listen: { tcp: 0, quic: null }, host: '127.0.0.1', serveThreads: Number(process.argv[4]) });
+    const pub = await node.publishFiles([process.argv[3]], { title: 'serve-bench', visibility: 'private' });
+    let cpu0 = process.cpuUsage();
+    send({ ready: true, shareId: pub.shareId, addr: node.addresses()[0] });
+    for await (const line of lines) {
+      const cmd = JSON.parse(line);
+      if (cmd.mark) cpu0 = process.cpuUsage();
+      if (cmd.cpu) {
+        const c = process.cpuUsage(cpu0);
+        send({ cpuSec: (c.user + c.system) / 1e6, serve: (await node.status()).serve });
+      }
+      if (cmd.stop) break;
+    }
+    await node.stop();
+  } else {
+    const node = await Node.start({ dataDir, listen: { tcp: 0, quic: null }, host: '127.0.0.1', bootstrap: [process.argv[3]] });
+    await node.subscribe(process.argv[4]);
+    await node.syncSubscriptions();
+    const dest = mkdtempSync(join(tmpdir(), 'scp2p-bench-dest-'));
+    send({ ready: true });
+    for await (const line of lines) {
+      const cmd = JSON.parse(line);
+      if (cmd.go) {
+        const t0 = performance.now();
+        await node.downloadItems(process.argv[4], 'all', dest);
+        send({ secs: (performance.now() - t0) / 1000, sha: await sha256(join(dest, 'blob.bin')) });
+      }
+      if (cmd.stop) break;
+    }
+    await node.stop();
+    rmSync(dest, { recursive: true, force: true });
+  }
+  rmSync(dataDir, { recursive: true, force: true });
+  process.exit(0);
+}
+
+// ------------------------------------------------------------------ driver
+if (!existsSync(dist)) {
+  console.error('dist/ is missing: run `npm run build` first');
+  process.exit(1);
+}
+const sizeMiB = Number(process.env.SCP2P_BENCH_MIB ?? 128);
+const downloaders = Number(process.env.SCP2P_BENCH_DOWNLOADERS ?? 4);
+const serveValues = (process.env.SCP2P_BENCH_SERVE ?? '1,2').split(',').map(Number);
+const dir = mkdtempSync(join(tmpdir(), 'scp2p-bench-serve-'));
+const file = join(dir, 'blob.bin');
+{
+  const block = new Uint8Array(8 * MIB);
+  let x = 0x2545f491;
+  const fd = openSync(file, 'w');
+  for (let done = 0; done < sizeMiB; done += 8) {
+    for (let i = 0; i < block.length; i += 4) {
+      x ^= x << 13; x ^= x >>> 17; x ^= x << 5;
+      block[i] = x & 0xff; block[i + 1] = (x >>> 8) & 0xff; block[i + 2] = (x >>> 16) & 0xff; block[i + 3] = x >>> 24;
+    }
+    writeSync(fd, block, 0, Math.min(8, sizeMiB - done) * MIB);
+  }
+  closeSync(fd);
+}
+const want = await sha256(file);
+
+function child(args) {
+  const p = spawn(process.execPath, [fileURLToPath(import.meta.url), ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const queue = [];
+  const waiters = [];
+  createInterface({ input: p.stdout }).on('line', (l) => {
+    let m;
+    try {
+      m = JSON.parse(l);
+    } catch {
+      return;
+    }
+    const w = waiters.shift();
+    if (w) w(m);
+    else queue.push(m);
+  });
+  return {
+    next: () => (queue.length ? Promise.resolve(queue.shift()) : new Promise((r) => waiters.push(r))),
+    send: (m) => p.stdin.write(JSON.stringify(m) + '\n'),
+    exited: new Promise((r) => p.once('exit', r)),
+  };
+}
+
+const results = [];
+for (const serveThreads of serveValues) {
+  const seeder = child(['seeder', file, String(serveThreads)]);
+  const s = await seeder.next();
+  const ds = Array.from({ length: downloaders }, () => child(['downloader', s.addr, s.shareId]));
+  await Promise.all(ds.map((d) => d.next()));
+  seeder.send({ mark: true });
+  const t0 = performance.now();
+  ds.forEach((d) => d.send({ go: true }));
+  const done = await Promise.all(ds.map((d) => d.next()));
+  const wall = (performance.now() - t0) / 1000;
+  seeder.send({ cpu: true });
+  const cpu = await seeder.next();
+  const ok = done.every((d) => d.sha === want);
+  const gib = (downloaders * sizeMiB) / 1024;
+  results.push({ serveThreads, mibps: (downloaders * sizeMiB) / wall, cpuPerGiB: cpu.cpuSec / gib, ok, served: cpu.serve });
+  ds.forEach((d) => d.send({ stop: true }));
+  seeder.send({ stop: true });
+  await Promise.all([...ds.map((d) => d.exited), seeder.exited]);
+}
+rmSync(dir, { recursive: true, force: true });
+
+console.log(`serve threads: 1 seeder → ${downloaders} downloaders, ${sizeMiB} MiB file each, TLS on loopback`);
+console.log('serveThreads  aggregate MiB/s  seeder CPU-s/GiB  verified  requests via serve threads');
+for (const r of results) {
+  console.log(
+    `${String(r.serveThreads).padStart(12)}  ${r.mibps.toFixed(0).padStart(15)}  ${r.cpuPerGiB.toFixed(2).padStart(16)}  ${String(r.ok).padStart(8)}  ${r.served?.requests ?? 0}`,
+  );
+}
+if (results.length >= 2) {
+  const [a, b] = results;
+  console.log(`ratio ${b.serveThreads} vs ${a.serveThreads} loops: throughput x${(b.mibps / a.mibps).toFixed(2)}, seeder CPU/GiB x${(b.cpuPerGiB / a.cpuPerGiB).toFixed(2)}`);
+}
+if (results.some((r) => !r.ok)) process.exit(1);

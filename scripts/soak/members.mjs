@@ -1,0 +1,169 @@
+/**
+ * Soak members behind one interface: an inline node in this process (its actors in this thread: 50 worker-mode
+ * nodes would be 300 threads on 2 cores), or a worker-mode node in a child process (so kill -9 is real).
+ */
+import { fork } from 'node:child_process';
+import fs from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Node } from '../../dist/index.js';
+
+const CHILD = fileURLToPath(new URL('./child-node.mjs', import.meta.url));
+
+export class InlineMember {
+  kind = 'inline';
+  node = undefined;
+  addresses = [];
+  id = undefined;
+  constructor(name, dataDir, bootstrap, syncIntervalMs) {
+    this.name = name;
+    this.dataDir = dataDir;
+    this.bootstrap = bootstrap;
+    this.syncIntervalMs = syncIntervalMs;
+  }
+  get up() {
+    return this.node !== undefined;
+  }
+  async start() {
+    fs.mkdirSync(this.dataDir, { recursive: true });
+    this.node = await Node.start({
+      dataDir: this.dataDir,
+      actorMode: 'inline',
+      host: '127.0.0.1',
+      listen: { tcp: 0, quic: null },
+      bootstrap: this.bootstrap(),
+      hashThreads: 1,
+      logLevel: 'silent',
+      syncIntervalMs: this.syncIntervalMs,
+    });
+    this.addresses = this.node.addresses();
+    this.id = this.node.id;
+  }
+  async stop() {
+    const n = this.node;
+    this.node = undefined;
+    await n?.stop();
+  }
+  async call(op, ...args) {
+    const n = this.node;
+    if (!n) throw Object.assign(new Error(`${this.name} is down`), { code: 'NODE_STOPPED' });
+    switch (op) {
+      case 'subscribe':
+        return n.subscribe(args[0], { sharePubkey: args[1] });
+      case 'sync':
+        return n.syncSubscriptions({ timeoutMs: 60_000 });
+      case 'listSubscriptions':
+        return n.listSubscriptions();
+      case 'listShareItems':
+        return n.listShareItems(args[0]);
+      case 'downloadItems':
+        return n.downloadItems(args[0], args[1], args[2], { timeoutMs: args[3] });
+      case 'listDownloads':
+        return n.listDownloads();
+      case 'peers':
+        return (await n.peers()).filter((p) => p.connected).length;
+      case 'publishFolder':
+        return n.publishFolder(args[0], { title: args[1], timeoutMs: 120_000 });
+      default:
+        throw new Error(`no op ${op}`);
+    }
+  }
+  rss() {
+    return 0; // counted in this process's RSS
+  }
+}
+
+export class ChildMember {
+  kind = 'child';
+  child = undefined;
+  addresses = [];
+  id = undefined;
+  #pending = new Map();
+  #next = 1;
+  constructor(name, dataDir, bootstrap, syncIntervalMs) {
+    this.name = name;
+    this.dataDir = dataDir;
+    this.bootstrap = bootstrap;
+    this.syncIntervalMs = syncIntervalMs;
+  }
+  get up() {
+    return this.child !== undefined && this.id !== undefined;
+  }
+  start(timeoutMs = 60_000) {
+    fs.mkdirSync(this.dataDir, { recursive: true });
+    const child = fork(CHILD, [JSON.stringify({ dataDir: this.dataDir, bootstrap: this.bootstrap(), syncIntervalMs: this.syncIntervalMs })], {
+      serialization: 'advanced',
+      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+    });
+    this.child = child;
+    let stderr = '';
+    child.stderr.on('data', (b) => (stderr = (stderr + b).slice(-2000)));
+    child.on('exit', () => {
+      if (this.child === child) {
+        this.child = undefined;
+        this.id = undefined;
+      }
+      for (const p of this.#pending.values()) p.reject(Object.assign(new Error(`${this.name} exited`), { code: 'NODE_STOPPED' }));
+      this.#pending.clear();
+    });
+    child.on('message', (m) => {
+      if (m.type === 'ready') return;
+      const p = this.#pending.get(m.id);
+      if (!p) return;
+      this.#pending.delete(m.id);
+      if (m.ok) p.resolve(m.value);
+      else p.reject(Object.assign(new Error(m.error.message), { code: m.error.code }));
+    });
+    return new Promise((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`${this.name} did not start in ${timeoutMs} ms: ${stderr}`)), timeoutMs);
+      child.once('exit', (code) => {
+        clearTimeout(t);
+        reject(new Error(`${this.name} exited with ${code} while starting: ${stderr}`));
+      });
+      child.on('message', (m) => {
+        if (m.type !== 'ready') return;
+        clearTimeout(t);
+        this.addresses = m.addresses;
+        this.id = m.id;
+        resolve();
+      });
+    });
+  }
+  /** kill -9: no goodbye, no flush; lmdb keeps what it committed. */
+  kill() {
+    const c = this.child;
+    this.child = undefined;
+    this.id = undefined;
+    if (!c) return Promise.resolve();
+    return new Promise((resolve) => {
+      c.once('exit', () => resolve());
+      c.kill('SIGKILL');
+    });
+  }
+  async stop() {
+    const c = this.child;
+    if (!c) return;
+    await Promise.race([this.call('stop').catch(() => {}), new Promise((r) => setTimeout(r, 15_000))]);
+    if (c.exitCode === null) c.kill('SIGKILL');
+    this.child = undefined;
+    this.id = undefined;
+  }
+  call(op, ...args) {
+    const c = this.child;
+    if (!c || !c.connected) return Promise.reject(Object.assign(new Error(`${this.name} is down`), { code: 'NODE_STOPPED' }));
+    const id = this.#next++;
+    return new Promise((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject });
+      c.send({ id, op, args });
+    });
+  }
+  rss() {
+    const pid = this.child?.pid;
+    if (!pid) return 0;
+    try {
+      const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+      return m ? Number(m[1]) * 1024 : 0;
+    } catch {
+      return 0;
+    }
+  }
+}

@@ -1,0 +1,126 @@
+/**
+ * A serve thread (issue 8, multi-core seeding): a worker thread that accepts TLS connections from the session's
+ * own listening socket (the same descriptor, so the kernel hands each new connection to whichever thread accepts
+ * first), runs the handshake, framing and TLS for them, and passes every request to the session actor, which
+ * routes it to its owner exactly as for its own connections. The expensive per-byte work of serving — TLS
+ * encryption, framing, socket writes — thus spreads over more event loops; chunk bytes reach this thread by
+ * transfer, never by copy.
+ *
+ * These connections only answer: they never carry our requests, never become relay tunnels (serve threads run
+ * only on nodes without the relay capability) and are not in the session's peer list. Each thread keeps its own
+ * handshake replay guard and rate limiter.
+ */
+import { randomBytes } from 'node:crypto';
+import { parentPort, workerData } from 'node:worker_threads';
+import type { Capabilities } from '../../node-config.js';
+import type { PeerRef, WireReply } from '../../messages/wire.js';
+import { NonceTracker } from '../../protocol/handshake.js';
+import { ErrorText } from '../../protocol/registry.js';
+import { systemClock } from '../runtime/clock.js';
+import type { ConnectionLimits } from './connection-types.js';
+import { PeerConnection, type InboundRequest } from './peer-connection.js';
+import { NODE_RATE_LIMITS, RateLimiter, type RateLimits } from './rate-limiter.js';
+import { TlsTransport } from './transport/tls-transport.js';
+
+export interface ServeWorkerData {
+  index: number;
+  fd: number;
+  nodeSeed: Uint8Array;
+  capabilities: Capabilities;
+  connectionLimits?: Partial<ConnectionLimits>;
+  rateLimits?: Partial<RateLimits>;
+}
+
+/** Serve thread → session. */
+export type ServeThreadMessage =
+  | { kind: 'ready' }
+  | { kind: 'request'; id: number; owner: InboundRequest['owner']; messageType: number; reqId: number; payload: Uint8Array; from: PeerRef }
+  | { kind: 'connections'; open: number };
+
+/** Session → serve thread. */
+export type SessionToServeMessage = { kind: 'reply'; id: number; reply: WireReply } | { kind: 'stop' };
+
+/** Connection ids of serve threads stay clear of the session's own (which count up from 1). */
+export const SERVE_CONN_ID_BASE = 1_000_000_000;
+const CONN_ID_STRIDE = 10_000_000;
+
+async function main(): Promise<void> {
+  const port = parentPort;
+  if (!port) throw new Error('serve-worker.ts runs as a worker thread');
+  const data = workerData as ServeWorkerData;
+  const nonces = new NonceTracker();
+  const limiter = new RateLimiter({ limits: { ...NODE_RATE_LIMITS, ...data.rateLimits } });
+  const pending = new Map<number, { pc: PeerConnection; id: number }>();
+  const live = new Set<PeerConnection>();
+  let nextConn = SERVE_CONN_ID_BASE + data.index * CONN_ID_STRIDE;
+  let nextReq = 1;
+  const post = (m: ServeThreadMessage, transfer: ArrayBuffer[] = []): void => port.postMessage(m, transfer);
+  const noCaps: Capabilities = { dht: false, store: false, relay: false, contentSeed: false, mobileLight: false };
+
+  const hooks = {
+    now: () => Date.now(),
+    clock: systemClock,
+    onEstablished: () => {},
+    onRequestsEnabled: () => {},
+    onClosed: (pc: PeerConnection) => {
+      live.delete(pc);
+      for (const [id, p] of pending) if (p.pc === pc) pending.delete(id);
+      post({ kind: 'connections', open: live.size });
+    },
+    onInbound: (pc: PeerConnection, req: InboundRequest) => {
+      if (req.owner === 'relay') {
+        pc.respond(req.id, { error: ErrorText.UNSUPPORTED_MESSAGE_TYPE });
+        return;
+      }
+      // The payload views the received frame: copy it into a buffer of its own, which then moves, not copies.
+      const payload = new Uint8Array(req.payload);
+      const id = nextReq++;
+      pending.set(id, { pc, id: req.id });
+      const from: PeerRef = {
+        nodeId: pc.nodeId,
+        pubkey: pc.pubkeyHex,
+        remote: pc.remote,
+        transport: 'tcp',
+        relayed: false,
+        addr: null,
+        capabilities: pc.capabilities ?? noCaps,
+        connId: pc.id,
+      };
+      post({ kind: 'request', id, owner: req.owner, messageType: req.request.type, reqId: req.reqId, payload, from }, [payload.buffer as ArrayBuffer]);
+    },
+  };
+
+  const transport = new TlsTransport();
+  const listener = await transport.listen({ host: '', port: 0, fd: data.fd }, (conn) => {
+    const pc = new PeerConnection(
+      nextConn++,
+      conn,
+      { randomBytes: (n) => new Uint8Array(randomBytes(n)), nonceTracker: nonces, rateLimiter: limiter },
+      { role: 'responder', nodeSeed: data.nodeSeed, capabilities: data.capabilities, limits: data.connectionLimits ?? {}, responderRequests: 'never' },
+      hooks,
+      null,
+    );
+    live.add(pc);
+    pc.start();
+    post({ kind: 'connections', open: live.size });
+  });
+
+  port.on('message', (m: SessionToServeMessage) => {
+    if (m.kind === 'reply') {
+      const p = pending.get(m.id);
+      if (!p) return;
+      pending.delete(m.id);
+      if (!p.pc.closed) p.pc.respond(p.id, m.reply);
+      return;
+    }
+    // Stop: no new connections; the listening descriptor belongs to the session, which closes it itself.
+    void (async () => {
+      await listener.close({ destroyConnections: true }).catch(() => undefined);
+      for (const pc of live) pc.destroy();
+      port.close();
+    })();
+  });
+  post({ kind: 'ready' });
+}
+
+await main();

@@ -1,0 +1,43 @@
+/**
+ * The actor-fault campaign's short version (docs/RELIABILITY.md "Actor faults during downloads"): two worker-mode
+ * nodes on loopback; every actor of the downloader is crashed 10 times (throw, exit, hang in turn, at random
+ * moments, streams overlapping) while 32 MiB downloads run round after round, with the restart intensity raised
+ * by `supervision`. Every round completes and matches the source's sha256; identity, subscription, own share,
+ * peer DB and downloads survive, live and after a restart; then, with the default limits, the node escalates,
+ * stops within seconds, leaves no thread behind, and resumes its interrupted download when started again.
+ * The long run is `node scripts/campaigns/actor-faults.mjs` (256 MiB, 100 crashes per actor).
+ */
+import { describe, expect, it } from 'vitest';
+// @ts-expect-error a plain ESM script without type declarations
+import { runActorFaults } from '../../scripts/campaigns/actor-faults.mjs';
+
+const ACTORS = ['persistence', 'session', 'dht', 'fetcher', 'relay', 'index'];
+
+describe('actor faults during downloads', () => {
+  it('10 crashes per actor: downloads complete verified, nothing lost; default limits escalate cleanly', async () => {
+    const r = await runActorFaults({ sizeMib: 32, crashesPerActor: 10, budgetMin: 3, minDelayMs: 50, maxDelayMs: 700 }, () => {});
+    expect(r.failures).toEqual([]);
+    for (const a of ACTORS) {
+      const c = r.crashes[a];
+      expect(c.throw + c.exit + c.hang, a).toBe(10);
+      expect(Math.min(c.throw, c.exit, c.hang), a).toBeGreaterThanOrEqual(3);
+    }
+    expect(r.rounds.length).toBeGreaterThanOrEqual(1);
+    expect(r.rounds.every((x: { verified: boolean }) => x.verified)).toBe(true);
+    expect(ACTORS.reduce((n, a) => n + r.crashes[a].duringDownload, 0)).toBeGreaterThan(0);
+    expect(r.maxProgressDropMiB).toBeLessThanOrEqual(24);
+    for (const k of ['live', 'afterRestart']) {
+      expect(r.checks[k], k).toMatchObject({ identity: true, subscription: true, ownShare: true, seederInPeerDb: true, actorsRunning: true, downloadsNotCompleted: [] });
+      expect(r.checks[k].downloads).toBe(r.rounds.length);
+    }
+    const e = r.escalation;
+    expect(e.reason).toMatch(/crashed more than 10 times/);
+    expect(e.crashes).toBe(11);
+    expect(e.failedState).toBe('failed');
+    expect(e.stopMs).toBeLessThan(5_000);
+    expect(e.threadsRunning).toBeGreaterThan(e.threadsBefore);
+    expect(e.threadsAfter).toBeLessThanOrEqual(e.threadsBefore);
+    expect(e.lockReleased).toBe(true);
+    expect(e.resumedVerified).toBe(true);
+  }, 240_000);
+});

@@ -1,0 +1,78 @@
+/**
+ * Serve threads (NodeConfig.serveThreads): a seeder whose inbound connections are spread over extra event loops
+ * sharing its listening socket still serves every downloader the right bytes, the extra threads do take
+ * connections, and stop() ends them without leaving the node's port dead or open.
+ */
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Node } from '../../src/index.js';
+
+const nodes: Node[] = [];
+const dirs: string[] = [];
+const tmp = (p = 'scp2p-serve-') => {
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), p));
+  dirs.push(d);
+  return d;
+};
+afterEach(async () => {
+  await Promise.all(nodes.splice(0).map((n) => n.stop()));
+  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
+});
+
+const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+describe('serve threads', () => {
+  it('three downloaders fetch a file from a seeder serving on 3 event loops; bytes verified; stop frees the port', async () => {
+    const src = tmp('scp2p-serve-src-');
+    const data = Buffer.alloc(3 * 1024 * 1024 + 12345);
+    for (let i = 0; i < data.length; i++) data[i] = (i * 2654435761) >>> 24;
+    fs.writeFileSync(path.join(src, 'blob.bin'), data);
+
+    const seeder = await Node.start({ dataDir: tmp(), listen: { tcp: 0, quic: null }, host: '127.0.0.1', serveThreads: 3 });
+    nodes.push(seeder);
+    const pub = await seeder.publishFiles([path.join(src, 'blob.bin')], { title: 'serve', visibility: 'private' });
+    const downloaders = await Promise.all(
+      [0, 1, 2].map(() => Node.start({ dataDir: tmp(), listen: { tcp: 0, quic: null }, host: '127.0.0.1', bootstrap: seeder.addresses(), actorMode: 'inline' })),
+    );
+    nodes.push(...downloaders);
+    await Promise.all(
+      downloaders.map(async (d) => {
+        await d.subscribe(pub.shareId);
+        await d.syncSubscriptions();
+        const dest = tmp('scp2p-serve-dest-');
+        await d.downloadItems(pub.shareId, 'all', dest);
+        expect(sha(fs.readFileSync(path.join(dest, 'blob.bin')))).toBe(sha(data));
+      }),
+    );
+    let status = await seeder.status();
+    expect(status.serve?.threads).toBe(2);
+    // The kernel hands each new connection to whichever of the 3 loops accepts first. Should all of them have
+    // gone to the session's own loop, a few more peers connect (one at a time) until a serve thread answered.
+    for (let i = 0; i < 8 && (status.serve?.requests ?? 0) === 0; i++) {
+      const extra = await Node.start({ dataDir: tmp(), listen: { tcp: 0, quic: null }, host: '127.0.0.1', actorMode: 'inline' });
+      await extra.connect(seeder.addresses()[0] as string, { timeoutMs: 10_000 }).catch(() => undefined);
+      await extra.listPublicSharesFromPeers({ timeoutMs: 10_000 }).catch(() => undefined);
+      await extra.stop();
+      status = await seeder.status();
+    }
+    expect(status.serve?.requests).toBeGreaterThan(0);
+
+    const port = Number(new URL(seeder.addresses()[0] as string).port);
+    await seeder.stop();
+    nodes.splice(nodes.indexOf(seeder), 1);
+    // Nothing accepts on the port any more (no serve thread left holding the socket).
+    const refused = await new Promise<boolean>((resolve) => {
+      const c = net.connect(port, '127.0.0.1');
+      c.once('connect', () => {
+        c.destroy();
+        resolve(false);
+      });
+      c.once('error', () => resolve(true));
+    });
+    expect(refused).toBe(true);
+  });
+});
