@@ -3,8 +3,9 @@
  * the requests they pass on through `route` (the session's own dispatch to the owning actor), and stops them.
  *
  * Two event loops accepting from one descriptor means two handles own it: whichever closes first closes it for
- * both. `stop()` therefore ends the threads first and the session closes its listener straight after (see
- * docs/ARCHITECTURE.md, "Serve threads"), and a serve thread that dies is not restarted on the same descriptor.
+ * both, and the second close could hit the number if something reused it in between (Node 20 has no dup()).
+ * `stop()` therefore resolves as soon as every thread reports its handle closed, and the session closes its
+ * listener in the same turn (docs/ARCHITECTURE.md, "Serve threads"); a thread that dies is not restarted.
  */
 import { Worker } from 'node:worker_threads';
 import type { PeerRef, WireReply } from '../../messages/wire.js';
@@ -63,7 +64,10 @@ export class ServeThreads {
   async stop(): Promise<void> {
     await Promise.all(
       this.#workers.map(async (w) => {
-        const exited = new Promise<void>((r) => w.once('exit', () => r()));
+        const exited = new Promise<void>((r) => {
+          w.once('exit', () => r());
+          w.on('message', (m: ServeThreadMessage) => m.kind === 'closed' && r());
+        });
         try {
           w.postMessage({ kind: 'stop' } satisfies SessionToServeMessage);
         } catch {
@@ -72,6 +76,8 @@ export class ServeThreads {
         const t = setTimeout(() => void w.terminate(), STOP_GRACE_MS);
         await exited;
         clearTimeout(t);
+        // The thread finishes on its own (its connections are closed); it holds no descriptor of ours any more.
+        void w.terminate();
       }),
     );
     this.#workers.length = 0;

@@ -35,7 +35,9 @@ export interface ServeWorkerData {
 export type ServeThreadMessage =
   | { kind: 'ready' }
   | { kind: 'request'; id: number; owner: InboundRequest['owner']; messageType: number; reqId: number; payload: Uint8Array; from: PeerRef }
-  | { kind: 'connections'; open: number };
+  | { kind: 'connections'; open: number }
+  /** The thread's handle on the listening descriptor is closed (the descriptor with it). */
+  | { kind: 'closed' };
 
 /** Session → serve thread. */
 export type SessionToServeMessage = { kind: 'reply'; id: number; reply: WireReply } | { kind: 'stop' };
@@ -113,9 +115,11 @@ async function main(): Promise<void> {
       if (!p.pc.closed) p.pc.respond(p.id, m.reply);
       return;
     }
-    // Stop: no new connections; the listening descriptor belongs to the session, which closes it itself.
+    // Stop: closing our handle closes the shared descriptor for the session too; it closes its own handle as soon
+    // as we say so, which keeps the moment the descriptor number could be reused in between as short as possible.
     void (async () => {
       await listener.close({ destroyConnections: true }).catch(() => undefined);
+      post({ kind: 'closed' });
       for (const pc of live) pc.destroy();
       port.close();
     })();
