@@ -27,6 +27,8 @@ export interface ServeStats {
 
 export interface SessionMailbox extends CommonMailbox {
   peers: { req: object; reply: PeerRecord[] };
+  /** Chunk buffers a caller of `request` is done with, moved back for reuse (no reply needed; see frame-buffer-pool.ts). */
+  recycleBuffers: { req: { buffers: ArrayBuffer[] }; reply: void };
   /** Serve threads (NodeConfig.serveThreads): how many run, their open connections, requests they passed on. */
   serveStats: { req: object; reply: ServeStats };
   /** The URLs peers can dial, e.g. ['tcp://127.0.0.1:7001', 'quic://127.0.0.1:7000']. */
@@ -66,6 +68,8 @@ export interface SessionMailbox extends CommonMailbox {
   closeTunnel: { req: { connId: number }; reply: void };
   /** Dial-back check: asks up to `maxPeers` connected peers to dial our direct addresses; one verdict per peer. */
   probeReachability: { req: { maxPeers?: number; timeoutMs?: number }; reply: Array<'reachable' | 'unreachable' | 'unsupported' | 'failed'> };
+  /** The relay actor's dial-back verdict: when firewalled, selfAddrs advertises only the relayed address. */
+  setReachability: { req: { firewalled: boolean }; reply: void };
   /** Whether connection `connId` is still open. */
   connectionOpen: { req: { connId: number }; reply: boolean };
   /** Peer DB entries whose capabilities (handshake or LAN announcement) say `relay`, with when that was learned. */

@@ -41,6 +41,8 @@ export function encodeFrame(body: Uint8Array, maxFrameBytes: number = MAX_ENVELO
 }
 
 const EMPTY = new Uint8Array(0);
+/** A frame up to this size spanning slices gets its body at once; larger ones once half has arrived. */
+const EAGER_BODY_BYTES = 64 * 1024;
 
 /** Buffers a FrameReader allocated for one frame body each (nothing else ever views them). */
 const ownedBodies = new WeakSet<ArrayBufferLike>();
@@ -68,6 +70,14 @@ export class FrameReader {
   /** The body being assembled across slices, allocated only after its prefix passed the size check. */
   private body: Uint8Array | undefined;
   private bodyFill = 0;
+  /**
+   * A large frame spanning slices is not allocated at its announced size at once: its slices are kept as views
+   * until half of it has arrived (then copied into the body, the one copy it always got). A peer announcing
+   * 2 MiB and trickling bytes (slowloris) thus makes us hold at most twice what it sent, not 2 MiB per connection.
+   */
+  private pendingLen = 0;
+  private pieces: Uint8Array[] = [];
+  private piecesBytes = 0;
   private failure: ProtocolError | undefined;
 
   /**
@@ -75,9 +85,14 @@ export class FrameReader {
    *   MAX_ENVELOPE_FRAME_BYTES (2 MiB) for envelopes.
    * @param what names the stream in errors ("handshake frame", "envelope frame").
    */
+  /**
+   * @param allocBody where a frame body that arrives split across slices is assembled: a buffer of its own per
+   *   frame (default `new Uint8Array(len)`), or a view of length `len` at offset 0 of a recycled one.
+   */
   constructor(
     readonly maxFrameBytes: number = MAX_ENVELOPE_FRAME_BYTES,
     readonly what = 'frame',
+    private readonly allocBody: (len: number) => Uint8Array = (len) => new Uint8Array(len),
   ) {
     if (!Number.isInteger(maxFrameBytes) || maxFrameBytes < 0 || maxFrameBytes > 0xffff_ffff) {
       throw ScpError.badInput('maxFrameBytes must be an integer in 0..2^32-1');
@@ -95,6 +110,14 @@ export class FrameReader {
     const n = chunk.length;
     let i = 0;
     while (i < n) {
+      if (this.pendingLen > 0) {
+        const k = Math.min(this.pendingLen - this.piecesBytes, n - i);
+        this.pieces.push(chunk.subarray(i, i + k));
+        this.piecesBytes += k;
+        i += k;
+        if (2 * this.piecesBytes >= this.pendingLen) this.commitBody();
+        continue;
+      }
       const body = this.body;
       if (body !== undefined) {
         const k = Math.min(body.length - this.bodyFill, n - i);
@@ -125,11 +148,33 @@ export class FrameReader {
       } else if (n - i >= len) {
         this.ready.push(chunk.subarray(i, i + len));
         i += len;
-      } else {
-        this.body = new Uint8Array(len);
+      } else if (len <= EAGER_BODY_BYTES) {
+        this.body = this.allocBody(len);
         ownedBodies.add(this.body.buffer);
         this.bodyFill = 0;
+      } else {
+        this.pendingLen = len;
       }
+    }
+  }
+
+  /** Allocates the exact body of the pending frame and copies the slices received so far into it. */
+  private commitBody(): void {
+    const body = this.allocBody(this.pendingLen);
+    ownedBodies.add(body.buffer);
+    let fill = 0;
+    for (const p of this.pieces) {
+      body.set(p, fill);
+      fill += p.length;
+    }
+    this.pendingLen = 0;
+    this.pieces = [];
+    this.piecesBytes = 0;
+    if (fill === body.length) {
+      this.ready.push(body);
+    } else {
+      this.body = body;
+      this.bodyFill = fill;
     }
   }
 
@@ -152,7 +197,14 @@ export class FrameReader {
 
   /** Bytes of a partially received frame (prefix or body) held by the reader. */
   get partialBytes(): number {
-    return this.body !== undefined ? 4 + this.bodyFill : this.prefixHave;
+    if (this.body !== undefined) return 4 + this.bodyFill;
+    if (this.pendingLen > 0) return 4 + this.piecesBytes;
+    return this.prefixHave;
+  }
+
+  /** Bytes held for the partial frame: its allocated body, or the slices kept until it is allocated. */
+  get heldBytes(): number {
+    return this.body !== undefined ? this.body.length : this.piecesBytes;
   }
 
   /** Complete frames waiting to be pulled. */

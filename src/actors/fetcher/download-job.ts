@@ -42,6 +42,8 @@ export interface DownloadJobComponents {
   store: DownloadStore;
   /** Chunk check; inline BLAKE3 by default (≈130 µs per 256 KiB chunk here, faster than a pool round trip). */
   verify?: (expected: Uint8Array, bytes: Uint8Array) => boolean | Promise<boolean>;
+  /** Takes back a chunk's bytes once verified, written and hashed (the job keeps no reference to them). */
+  recycle?: (bytes: Uint8Array) => void;
   /** Reports a peer that sent corrupt data or broke the protocol (peer DB reputation). */
   penalise?: (peer: PeerAddr, reason: 'corrupt-chunk' | 'protocol-violation' | 'bad-chunk-list') => void;
   openFile?: OpenFile;
@@ -91,6 +93,8 @@ export interface DownloadJobResult {
 const MAX_FINALIZE_RETRIES = 2;
 const RATE_LIMIT_REST_MS = 2_000;
 const RATE_LIMIT_MAX_REST_MS = 30_000;
+/** How long a probe keeps asking when every candidate was only transiently unreachable. */
+const PROBE_PATIENCE_MS = 15_000;
 /** Rounds of 300 ms with nothing in flight before a download gives up (peers may be resting meanwhile). */
 const DEFAULT_MAX_STALL_ROUNDS = 400;
 
@@ -293,6 +297,7 @@ export class DownloadJob {
     const answers: { peer: PeerAddr; hashes: Uint8Array[]; listHash: string }[] = [];
     const wrong: string[] = [];
     let unreachable = 0;
+    let transient = 0;
     const timeoutMs = init.requestTimeoutMs ?? 8_000;
     let next = 0;
     const worker = async (): Promise<void> => {
@@ -317,13 +322,25 @@ export class DownloadJob {
             continue;
           }
           answers.push({ peer, hashes: list.hashes, listHash: toHex(lh) });
-        } catch {
+        } catch (err) {
           unreachable++; // no such content there, unreachable, or a malformed answer: not a provider
+          if (isTransient(err)) transient++;
         }
       }
     };
-    await Promise.all(Array.from({ length: Math.min(candidates.length, init.probeConcurrency ?? 8) }, worker));
-    this.#checkStopped();
+    // Every candidate down for a moment (a seeder restarting its session or fetcher) is asked again for a while
+    // before the download fails NOT_FOUND (actor-fault campaign, docs/RELIABILITY.md).
+    const giveUpAt = this.#c.clock.now() + PROBE_PATIENCE_MS;
+    for (let wait = 500; ; wait = Math.min(wait * 2, 4_000)) {
+      await Promise.all(Array.from({ length: Math.min(candidates.length, init.probeConcurrency ?? 8) }, worker));
+      this.#checkStopped();
+      if (answers.length > 0 || wrong.length > 0 || transient < candidates.length || this.#c.clock.now() + wait > giveUpAt) break;
+      await new Promise<void>((resolve) => this.#c.clock.setTimeout(resolve, wait));
+      this.#checkStopped();
+      next = 0;
+      unreachable = 0;
+      transient = 0;
+    }
     if (answers.length === 0) {
       if (wrong.length > 0) {
         throw ScpError.verifyFailed(
@@ -473,7 +490,7 @@ export class DownloadJob {
       (err: unknown) => {
         if (this.#inFlight.get(key) === ctl) this.#inFlight.delete(key);
         if (ctl.signal.aborted || this.#stopMode || s !== this.#scheduler) return;
-        if (isRateLimited(err)) this.#rest(peerKey);
+        if (isRateLimited(err) || isTransient(err)) this.#rest(peerKey);
         else this.#input({ type: 'chunkFailed', peer: peerKey, chunkIndex: index, reason: failureReason(err) });
       },
     );
@@ -533,7 +550,7 @@ export class DownloadJob {
             if (!s.bitmap.has(index)) s.bitmap.set(index);
             return;
           }
-          this.#prefix?.add(index, bytes);
+          if (this.#prefix?.add(index, bytes) !== false) this.#c.recycle?.(bytes);
           this.#input({ type: 'chunkVerified', peer: peerKey, chunkIndex: index });
           if (this.#flush.markDirty(this.#c.clock.now())) void this.#persistBitmap(s.bitmap);
           this.#init.onProgress?.({ bytesDone: this.bytesDone, bytesTotal: this.#size, peers: s.activePeers });
@@ -653,6 +670,18 @@ export class DownloadJob {
 
 function reqKey(peer: string, index: number): string {
   return `${index}|${peer}`;
+}
+
+/**
+ * The peer dropped or refused the connection, or could not serve just now (a restarting actor of the peer makes
+ * its session answer "internal error"): a blip of the peer, not the chunk's fault, so the peer rests like a
+ * rate-limited one instead of being charged; before this, one seeder restarting its session failed every
+ * download that had only that seeder (actor-fault campaign, seeder side).
+ */
+function isTransient(err: unknown): boolean {
+  const e = err as { code?: unknown; details?: { text?: unknown } } | undefined;
+  if (e?.code === 'IO' || e?.code === 'UNREACHABLE') return true;
+  return e?.code === 'REMOTE' && e.details?.text === 'internal error';
 }
 
 function isRateLimited(err: unknown): boolean {

@@ -40,6 +40,7 @@ export interface DownloadManagerComponents {
   completed(d: { contentId: string; path: string; size: number; chunkHashes: Uint8Array[] }): Promise<void>;
   verify?: DownloadJobComponents['verify'];
   penalise?: DownloadJobComponents['penalise'];
+  recycle?: DownloadJobComponents['recycle'];
   openFile?: DownloadJobComponents['openFile'];
 }
 
@@ -272,6 +273,7 @@ export class DownloadManager {
         store: this.#c.store,
         ...(this.#c.verify ? { verify: this.#c.verify } : {}),
         ...(this.#c.penalise ? { penalise: this.#c.penalise } : {}),
+        ...(this.#c.recycle ? { recycle: this.#c.recycle } : {}),
         ...(this.#c.openFile ? { openFile: this.#c.openFile } : {}),
       },
       {

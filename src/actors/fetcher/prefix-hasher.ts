@@ -44,21 +44,26 @@ export class PrefixHasher {
     return this.#next;
   }
 
-  /** A chunk was verified and written: hash it now if it extends the prefix, else hold it while there is room. */
-  add(index: number, bytes: Uint8Array): void {
-    if (index < this.#next || this.#error !== undefined || this.#digest) return;
+  /**
+   * A chunk was verified and written: hash it now if it extends the prefix, else hold it while there is room.
+   * Returns false when it keeps `bytes` (held for later), true when the caller may reuse them at once.
+   */
+  add(index: number, bytes: Uint8Array): boolean {
+    if (index < this.#next || this.#error !== undefined || this.#digest) return true;
     if (index !== this.#next || this.#pumping) {
-      if (this.#held.size < this.#maxHeld) this.#held.set(index, bytes);
+      const hold = this.#held.size < this.#maxHeld;
+      if (hold) this.#held.set(index, bytes);
       if (!this.#pumping) this.#pump();
-      return;
+      return !hold || !this.#held.has(index);
     }
     try {
       this.#take(bytes);
     } catch (err) {
       this.#error = err;
-      return;
+      return true;
     }
     if (this.#held.size > 0 || this.#init.has(this.#next)) this.#pump();
+    return true;
   }
 
   /** After every chunk is on disk: hashes what is left (reading it back) and returns the content digest. */

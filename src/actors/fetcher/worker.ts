@@ -15,6 +15,7 @@ import { TokenBucket } from './token-bucket.js';
 import { applyFetcherLimits, DownloadShaper, UploadGate } from './transfer-limits.js';
 import { TransferStats } from './transfer-stats.js';
 import { verifyChunk } from '../../protocol/content.js';
+import { BufferRecycler } from './buffer-recycler.js';
 
 /**
  * Fetcher actor: downloads (DownloadManager → DownloadJob → SwarmScheduler) and seeding (SeedService →
@@ -58,9 +59,14 @@ export const actor: ActorDefinition<'fetcher'> = {
     });
     seeds.restore();
 
+    // Chunk buffers go back to the session's frame pool once written (session/frame-buffer-pool.ts).
+    const recycler = new BufferRecycler((buffers) => {
+      ctx.peers.request('session', { type: 'recycleBuffers', buffers }, { timeoutMs: 5_000, transfer: buffers }).catch(() => undefined);
+    }, ctx.clock);
     const downloads = new DownloadManager(
       {
         clock: ctx.clock,
+        recycle: (bytes) => recycler.recycle(bytes),
         random: ctx.random.fork('downloads'),
         request: shaper.wrap(session.request),
         verify: (expected, bytes) => {
@@ -103,6 +109,7 @@ export const actor: ActorDefinition<'fetcher'> = {
     ctx.defer(async () => {
       if (timer) ctx.clock.clearTimeout(timer);
       shaper.close();
+      recycler.close();
       stats.flush();
       await downloads.close().catch(() => undefined);
       await reader.close().catch(() => undefined);

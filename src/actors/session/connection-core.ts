@@ -113,7 +113,7 @@ export class ConnectionCore {
   #hsDeadline: number | undefined;
   #hsPendingEarly: Uint8Array[] = [];
 
-  readonly #reader = new FrameReader(MAX_ENVELOPE_FRAME_BYTES, 'envelope frame');
+  readonly #reader: FrameReader;
   #bufferedInbound = 0;
   #readPaused = false;
   /** When the envelope frame now partly received began (undefined: none pending); see `frameTimeoutMs`. */
@@ -145,6 +145,7 @@ export class ConnectionCore {
     this.role = init.role;
     this.limits = Object.freeze({ ...DEFAULT_CONNECTION_LIMITS, ...init.limits });
     this.#rateLimiter = components.rateLimiter ?? null;
+    this.#reader = new FrameReader(MAX_ENVELOPE_FRAME_BYTES, 'envelope frame', components.allocFrame);
     this.#rateLimit = init.rateLimit ?? true;
     this.#responderRequests = init.responderRequests ?? 'after-peer-pex';
     this.#requestsAllowed = init.role === 'initiator' || this.#responderRequests === 'always';

@@ -31,6 +31,7 @@ import type { Random } from '../runtime/random.js';
 import { parseBootstrapPeer } from './bootstrap.js';
 import { RelayedPeers } from './relayed-peers.js';
 import { ServeThreads, type ServeRequest } from './serve-threads.js';
+import { FrameBufferPool } from './frame-buffer-pool.js';
 import type { CloseReason, ConnectionLimits } from './connection-core.js';
 import { addrUrl, closeListeners, selfPeerAddrs, startListeners, type BoundListeners, type ListenConfig } from './listeners.js';
 import { LanSocket } from './lan-socket.js';
@@ -111,6 +112,9 @@ export class SessionManager {
   #quic: Transport | undefined;
   readonly #limiter: RateLimiter;
   #serve: ServeThreads | undefined;
+  /** Large frames (chunks) are assembled in recycled buffers the fetcher hands back (frame-buffer-pool.ts). */
+  readonly #framePool = new FrameBufferPool();
+  readonly #allocFrame = (len: number): Uint8Array => this.#framePool.take(len);
   #servedRequests = 0;
   readonly #nonces = { tcp: new NonceTracker(), quic: new NonceTracker() };
   readonly #db: PeerDb;
@@ -134,6 +138,8 @@ export class SessionManager {
   /** Our tunnel with a relay (firewalled side, §9.3); the relay actor chooses the relay (registerTunnel). */
   #tunnel: { pc: PeerConnection; relayAddr: PeerAddr; slotId: bigint } | undefined;
   #relayReqId = 1;
+  /** Set by the relay actor when the dial-back check found us unreachable (selfAddrs then advertises the relay only). */
+  #judgedFirewalled = false;
   /** Far peers we reach through relays (downloader side). */
   #relayed: RelayedPeers;
 
@@ -253,7 +259,8 @@ export class SessionManager {
   }
 
   selfAddrs(): PeerAddr[] {
-    const direct = this.#init.firewalled === true ? [] : this.#selfAddrs.map((a) => ({ ...a }));
+    // Firewalled (configured, or judged so by the dial-back check): only the relayed address is worth advertising.
+    const direct = this.#init.firewalled === true || this.#judgedFirewalled ? [] : this.#selfAddrs.map((a) => ({ ...a }));
     const t = this.#tunnel;
     if (t && t.pc.isOpen) {
       const local = t.pc.conn.localAddress;
@@ -378,6 +385,10 @@ export class SessionManager {
     if (!t || t.pc.id !== connId) return;
     this.#tunnel = undefined;
     t.pc.close();
+  }
+
+  setReachability(firewalled: boolean): void {
+    this.#judgedFirewalled = firewalled;
   }
 
   connectionOpen(connId: number): boolean {
@@ -652,7 +663,12 @@ export class SessionManager {
     const pc = new PeerConnection(
       id,
       conn,
-      { randomBytes: this.#c.randomBytes, nonceTracker: role === 'responder' ? this.#nonces[conn.kind] : null, rateLimiter: this.#limiter },
+      {
+        randomBytes: this.#c.randomBytes,
+        nonceTracker: role === 'responder' ? this.#nonces[conn.kind] : null,
+        rateLimiter: this.#limiter,
+        allocFrame: this.#allocFrame,
+      },
       {
         role,
         nodeSeed: this.#init.nodeSeed,
@@ -785,6 +801,11 @@ export class SessionManager {
   }
 
   /** A request from a serve thread's connection: answered as #onInbound answers our own connections' requests. */
+  /** Chunk buffers the fetcher is done with (moved back to us, see frame-buffer-pool.ts). */
+  recycleBuffers(buffers: readonly ArrayBuffer[]): void {
+    this.#framePool.give(buffers);
+  }
+
   serveStats(): { threads: number; connections: number; requests: number } {
     return { threads: this.#serve?.threads ?? 0, connections: this.#serve?.connections ?? 0, requests: this.#servedRequests };
   }

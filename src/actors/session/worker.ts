@@ -71,6 +71,7 @@ export const actor: ActorDefinition<'session'> = {
       handlers: {
         peers: () => manager.peers(),
         serveStats: () => manager.serveStats(),
+        recycleBuffers: (req) => manager.recycleBuffers(req.buffers),
         addresses: () => manager.addresses(),
         selfAddrs: () => manager.selfAddrs(),
         connect: (req) => manager.connect(req.addr, req.timeoutMs),
@@ -78,6 +79,7 @@ export const actor: ActorDefinition<'session'> = {
         registerTunnel: (req) => manager.registerTunnel(req.relay, req.timeoutMs),
         closeTunnel: (req) => manager.closeTunnel(req.connId),
         connectionOpen: (req) => manager.connectionOpen(req.connId),
+        setReachability: (req) => manager.setReachability(req.firewalled),
         probeReachability: (req) => manager.probeReachability(req.maxPeers, req.timeoutMs),
         relayPeers: () => manager.relayPeers(),
         setLimits: (req) => {

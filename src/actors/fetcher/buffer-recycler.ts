@@ -1,0 +1,42 @@
+/**
+ * Hands chunk buffers back to the session once a download is done with them (verified, written, hashed), so the
+ * session assembles the next chunks in them instead of in fresh memory (session/frame-buffer-pool.ts). Batched:
+ * one message per `batch` buffers or per `delayMs`, whichever comes first.
+ */
+import type { Clock, TimerHandle } from '../runtime/clock.js';
+
+export class BufferRecycler {
+  #pending: ArrayBuffer[] = [];
+  #timer: TimerHandle | undefined;
+
+  constructor(
+    private readonly send: (buffers: ArrayBuffer[]) => void,
+    private readonly clock: Clock,
+    private readonly batch = 8,
+    private readonly delayMs = 25,
+  ) {}
+
+  /** The caller keeps no reference to `bytes` (nor to anything else viewing its buffer). */
+  recycle(bytes: Uint8Array): void {
+    const b = bytes.buffer;
+    if (!(b instanceof ArrayBuffer) || b.byteLength === 0) return;
+    this.#pending.push(b);
+    if (this.#pending.length >= this.batch) this.flush();
+    else this.#timer ??= this.clock.setTimeout(() => this.flush(), this.delayMs);
+  }
+
+  flush(): void {
+    if (this.#timer !== undefined) this.clock.clearTimeout(this.#timer);
+    this.#timer = undefined;
+    if (this.#pending.length === 0) return;
+    const buffers = this.#pending;
+    this.#pending = [];
+    this.send(buffers);
+  }
+
+  close(): void {
+    if (this.#timer !== undefined) this.clock.clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#pending = [];
+  }
+}
