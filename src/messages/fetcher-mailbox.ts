@@ -39,6 +39,8 @@ export interface FetcherMailbox extends CommonMailbox, WireMailboxEntry {
   resumeDownload: { req: { id: string }; reply: DownloadRecord };
   cancelDownload: { req: { id: string }; reply: DownloadRecord };
   stopSeeding: { req: { contentId: string }; reply: { stopped: boolean } };
+  /** CHUNK_DATA reply buffers the session has written out, moved back for reuse (runtime/chunk-buffer-pool.ts). */
+  recycleBuffers: { req: { buffers: ArrayBuffer[] }; reply: void };
   reannounceSeededContent: { req: object; reply: { announced: number } };
   /** Live download/upload caps and download concurrency (src/limits.ts; transfer-limits.ts). */
   setLimits: LimitsMailboxEntry;

@@ -27,7 +27,7 @@ export interface ServeStats {
 
 export interface SessionMailbox extends CommonMailbox {
   peers: { req: object; reply: PeerRecord[] };
-  /** Chunk buffers a caller of `request` is done with, moved back for reuse (no reply needed; see frame-buffer-pool.ts). */
+  /** Chunk buffers a caller of `request` is done with, moved back for reuse (no reply needed; see runtime/chunk-buffer-pool.ts). */
   recycleBuffers: { req: { buffers: ArrayBuffer[] }; reply: void };
   /** Serve threads (NodeConfig.serveThreads): how many run, their open connections, requests they passed on. */
   serveStats: { req: object; reply: ServeStats };

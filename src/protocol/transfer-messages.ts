@@ -159,16 +159,22 @@ function encodeChunkData(v: ChunkData): Uint8Array {
 
 /**
  * An encoded CHUNK_DATA of exact size whose chunk bytes are left for the caller to fill through `bytes` (a
- * view of `payload`): lets a server read the chunk from disk straight into the reply, with no copy.
+ * view of `payload`): lets a server read the chunk from disk straight into the reply, with no copy. `alloc` gives
+ * the reply's memory (a view at offset 0 of a recycled buffer, say); by default a buffer of its own.
  */
-export function allocChunkData(contentId: Uint8Array, chunkIndex: number, length: number): { payload: Uint8Array; bytes: Uint8Array } {
+export function allocChunkData(
+  contentId: Uint8Array,
+  chunkIndex: number,
+  length: number,
+  alloc: (size: number) => Uint8Array = (size) => new Uint8Array(size),
+): { payload: Uint8Array; bytes: Uint8Array } {
   const id = bytesIn(contentId, 'ChunkData.contentId', ID_LEN);
   const idx = uintIn(chunkIndex, 32, 'ChunkData.chunkIndex');
   if (!Number.isInteger(length) || length < 0 || length > MAX_CHUNK_DATA_BYTES) {
     throw ScpError.badInput(`ChunkData.bytes must hold 0..${MAX_CHUNK_DATA_BYTES} bytes, got ${length}`);
   }
   // a3 00 5820 <id> 01 <idx> 02 <bstr head> <chunk>
-  const out = new Uint8Array(1 + 1 + 2 + ID_LEN + 1 + headSize(idx) + 1 + headSize(length) + length);
+  const out = alloc(1 + 1 + 2 + ID_LEN + 1 + headSize(idx) + 1 + headSize(length) + length);
   let p = 0;
   out[p++] = 0xa3;
   out[p++] = 0x00;

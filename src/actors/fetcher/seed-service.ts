@@ -40,6 +40,8 @@ export interface SeedServiceComponents {
   unannounce(contentId: Uint8Array): Promise<void>;
   /** Wall time in ms (for `addedAt`). */
   now(): number;
+  /** Memory for a CHUNK_DATA reply (a recycled buffer from runtime/chunk-buffer-pool.ts); default: fresh. */
+  allocReply?: (size: number) => Uint8Array;
   /** Counts a chunk answered with its bytes (metrics; transfer-stats.ts). */
   served?(bytes: number): void;
 }
@@ -168,7 +170,7 @@ export class SeedService {
     // session: no copy of the chunk in this thread.
     let payload: Uint8Array | undefined;
     const into = (len: number): Uint8Array => {
-      const r = allocChunkData(fromHex(contentId, 32), index, len);
+      const r = allocChunkData(fromHex(contentId, 32), index, len, this.#c.allocReply);
       payload = r.payload;
       return r.bytes;
     };

@@ -15,7 +15,8 @@ import { TokenBucket } from './token-bucket.js';
 import { applyFetcherLimits, DownloadShaper, UploadGate } from './transfer-limits.js';
 import { TransferStats } from './transfer-stats.js';
 import { verifyChunk } from '../../protocol/content.js';
-import { BufferRecycler } from './buffer-recycler.js';
+import { BufferRecycler } from '../runtime/buffer-recycler.js';
+import { ChunkBufferPool } from '../runtime/chunk-buffer-pool.js';
 
 /**
  * Fetcher actor: downloads (DownloadManager → DownloadJob → SwarmScheduler) and seeding (SeedService →
@@ -41,6 +42,8 @@ export const actor: ActorDefinition<'fetcher'> = {
     const shaper = new DownloadShaper(ctx.clock);
     const upload = new UploadGate({ base: cfg.seedBytesPerSecond ? new TokenBucket({ bytesPerSecond: cfg.seedBytesPerSecond }, ctx.clock.now()) : null });
     const reader = new ChunkReader({ clock: ctx.clock }, { maxPerPeer: cfg.seedMaxPerPeer, bandwidth: upload });
+    // CHUNK_DATA replies are read into buffers the session hands back once written (runtime/chunk-buffer-pool.ts).
+    const replyPool = new ChunkBufferPool();
     const seeds = new SeedService({
       seeds: seedsKv,
       reader,
@@ -56,10 +59,11 @@ export const actor: ActorDefinition<'fetcher'> = {
       },
       now: () => Math.floor(epochMs + ctx.clock.now()),
       served: (bytes) => stats.served(bytes),
+      allocReply: (size) => replyPool.take(size),
     });
     seeds.restore();
 
-    // Chunk buffers go back to the session's frame pool once written (session/frame-buffer-pool.ts).
+    // Chunk buffers go back to the session's frame pool once written (runtime/chunk-buffer-pool.ts).
     const recycler = new BufferRecycler((buffers) => {
       ctx.peers.request('session', { type: 'recycleBuffers', buffers }, { timeoutMs: 5_000, transfer: buffers }).catch(() => undefined);
     }, ctx.clock);
@@ -133,6 +137,7 @@ export const actor: ActorDefinition<'fetcher'> = {
         resumeDownload: (req) => downloads.resume(req.id),
         cancelDownload: (req) => downloads.cancel(req.id),
         stopSeeding: async (req) => ({ stopped: await seeds.stop(req.contentId) }),
+        recycleBuffers: (req) => replyPool.give(req.buffers),
         reannounceSeededContent: async () => ({ announced: await seeds.reannounceAll() }),
         setLimits: (req) => {
           const r = applyFetcherLimits(req.limits, {

@@ -87,7 +87,7 @@ export interface ConnectionComponents {
   nonceTracker?: NonceTracker | null;
   /** Shared per-identity limiter (PROTOCOL.md §14). */
   rateLimiter?: RateLimiter | null;
-  /** Where large envelope frames are assembled (a recycling pool, see frame-buffer-pool.ts); default: fresh buffers. */
+  /** Where large envelope frames are assembled (a recycling pool, see runtime/chunk-buffer-pool.ts); default: fresh buffers. */
   allocFrame?: (len: number) => Uint8Array;
 }
 

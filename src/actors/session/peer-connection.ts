@@ -31,6 +31,8 @@ export interface PeerConnectionHooks {
   onInbound(pc: PeerConnection, req: InboundRequest): void;
   onRequestsEnabled(pc: PeerConnection): void;
   onClosed(pc: PeerConnection, reason: CloseReason): void;
+  /** For bytes about to be written: what to run once the transport is done with them (buffer recycling), if any. */
+  afterWrite?(bytes: Uint8Array): (() => void) | undefined;
 }
 
 interface Call {
@@ -239,7 +241,8 @@ export class PeerConnection {
     for (let b = this.core.pollTransmit(); b !== undefined; b = this.core.pollTransmit()) {
       let r: true | Promise<void>;
       try {
-        r = this.conn.write(b);
+        const done = this.#hooks.afterWrite?.(b);
+        r = done ? this.conn.write(b, done) : this.conn.write(b);
       } catch (err) {
         this.core.handle({ kind: 'transport-error', message: (err as Error).message }, this.#hooks.now());
         this.#again = true;

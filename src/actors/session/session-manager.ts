@@ -31,7 +31,8 @@ import type { Random } from '../runtime/random.js';
 import { parseBootstrapPeer } from './bootstrap.js';
 import { RelayedPeers } from './relayed-peers.js';
 import { ServeThreads, type ServeRequest } from './serve-threads.js';
-import { FrameBufferPool } from './frame-buffer-pool.js';
+import { ChunkBufferPool } from '../runtime/chunk-buffer-pool.js';
+import { BufferRecycler } from '../runtime/buffer-recycler.js';
 import type { CloseReason, ConnectionLimits } from './connection-core.js';
 import { addrUrl, closeListeners, selfPeerAddrs, startListeners, type BoundListeners, type ListenConfig } from './listeners.js';
 import { LanSocket } from './lan-socket.js';
@@ -112,9 +113,12 @@ export class SessionManager {
   #quic: Transport | undefined;
   readonly #limiter: RateLimiter;
   #serve: ServeThreads | undefined;
-  /** Large frames (chunks) are assembled in recycled buffers the fetcher hands back (frame-buffer-pool.ts). */
-  readonly #framePool = new FrameBufferPool();
+  /** Large frames (chunks) are assembled in recycled buffers the fetcher hands back (runtime/chunk-buffer-pool.ts). */
+  readonly #framePool = new ChunkBufferPool();
   readonly #allocFrame = (len: number): Uint8Array => this.#framePool.take(len);
+  /** CHUNK_DATA replies the fetcher moved to us: once the socket has taken one, its buffer goes back. */
+  readonly #sentChunks = new WeakSet<ArrayBufferLike>();
+  readonly #seedRecycler: BufferRecycler;
   #servedRequests = 0;
   readonly #nonces = { tcp: new NonceTracker(), quic: new NonceTracker() };
   readonly #db: PeerDb;
@@ -160,7 +164,15 @@ export class SessionManager {
       onInbound: (pc, req) => this.#onInbound(pc, req),
       onRequestsEnabled: (pc) => this.#flushDeferredPex(pc),
       onClosed: (pc, reason) => this.#onClosed(pc, reason),
+      afterWrite: (b) => {
+        if (!this.#sentChunks.has(b.buffer)) return undefined;
+        this.#sentChunks.delete(b.buffer);
+        return () => this.#seedRecycler.recycle(b);
+      },
     };
+    this.#seedRecycler = new BufferRecycler((buffers) => {
+      if (this.#c.peers.has('fetcher')) this.#c.peers.request('fetcher', { type: 'recycleBuffers', buffers }, { timeoutMs: 5_000, transfer: buffers }).catch(() => undefined);
+    }, components.clock);
   }
 
   // ================================================================== lifecycle
@@ -225,6 +237,7 @@ export class SessionManager {
     this.#timers.clear();
     if (this.#pexTimer !== undefined) this.#c.clock.clearTimeout(this.#pexTimer);
     this.#lan?.close();
+    this.#seedRecycler.close();
     // Serve threads share the listener's descriptor: they end first, the listener is closed right after.
     await this.#serve?.stop().catch(() => {});
     const listeners = this.#listeners;
@@ -403,7 +416,8 @@ export class SessionManager {
       const hex = r.addr.pubkeyHint ? toHex(r.addr.pubkeyHint) : `addr:${r.key}`;
       if (hex === this.selfPubkeyHex || this.#selfAddrKeys.has(r.key)) continue;
       const connected = r.addr.pubkeyHint ? this.#isConnected(r.addr) : false;
-      const source = r.source === 'lan' && !r.verified ? 'lan' : 'peer';
+      // Where we first learned it: a LAN record keeps its source after a handshake verified it.
+      const source = r.source === 'lan' ? 'lan' : 'peer';
       if (!out.has(hex)) out.set(hex, { addr: { ...r.addr }, source, capabilitiesSeenAt: r.capabilitiesSeenAt, lastSeen: r.lastSeen, connected });
     }
     // Connected relays we know only by identity (an inbound session that offered addresses).
@@ -779,6 +793,7 @@ export class SessionManager {
         (r) => {
           // Relay side: a granted tunnel registration turns this connection into a tunnel that lives as long as it does.
           if (req.request.type === MessageType.RELAY_REGISTER && req.request.payload.tunnel && 'payload' in r) pc.core.pinOpen();
+          if (owner === 'fetcher' && req.request.type === MessageType.GET_CHUNK && 'payload' in r && r.payload.byteOffset === 0) this.#sentChunks.add(r.payload.buffer);
           pc.respond(req.id, r);
         },
         () => pc.respond(req.id, { error: INTERNAL_TEXT }),
@@ -801,7 +816,7 @@ export class SessionManager {
   }
 
   /** A request from a serve thread's connection: answered as #onInbound answers our own connections' requests. */
-  /** Chunk buffers the fetcher is done with (moved back to us, see frame-buffer-pool.ts). */
+  /** Chunk buffers the fetcher is done with (moved back to us, see runtime/chunk-buffer-pool.ts). */
   recycleBuffers(buffers: readonly ArrayBuffer[]): void {
     this.#framePool.give(buffers);
   }

@@ -90,10 +90,11 @@ class TlsConnection implements Connection {
     return this.socket.writableLength;
   }
 
-  write(bytes: Uint8Array): true | Promise<void> {
+  write(bytes: Uint8Array, onWritten?: () => void): true | Promise<void> {
     const s = this.socket;
     if (s.destroyed || s.writableEnded) return Promise.reject(this.deadError());
-    if (s.write(bytes)) return true;
+    const ok = onWritten ? s.write(bytes, (err) => err || onWritten()) : s.write(bytes);
+    if (ok) return true;
     return this.waitDrain();
   }
 

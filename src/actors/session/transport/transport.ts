@@ -30,8 +30,10 @@ export interface Connection extends AsyncIterable<Uint8Array> {
    * Queues `bytes` (the caller must not mutate them afterwards). Returns `true` when the caller may write again at
    * once, or a promise that settles when the queue has drained below the high-water mark (rejects if the
    * connection dies first). `await conn.write(b)` is always correct; checking for `true` saves a microtask.
+   * `onWritten`, where the transport supports it (TLS), runs once it no longer needs `bytes` (not if the write
+   * fails).
    */
-  write(bytes: Uint8Array): true | Promise<void>;
+  write(bytes: Uint8Array, onWritten?: () => void): true | Promise<void>;
   /**
    * Incoming byte slices, in order, pulled: the transport stops reading from the network while the consumer is not
    * asking (that is the backpressure towards the peer). Iterate once; the iteration ends when the peer closes its

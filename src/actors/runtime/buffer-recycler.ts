@@ -1,9 +1,9 @@
 /**
- * Hands chunk buffers back to the session once a download is done with them (verified, written, hashed), so the
- * session assembles the next chunks in them instead of in fresh memory (session/frame-buffer-pool.ts). Batched:
- * one message per `batch` buffers or per `delayMs`, whichever comes first.
+ * Hands chunk buffers back to the actor that allocated them once this one is done with them, so they are reused
+ * instead of fresh memory (chunk-buffer-pool.ts). Batched: one message per `batch` buffers or per `delayMs`,
+ * whichever comes first.
  */
-import type { Clock, TimerHandle } from '../runtime/clock.js';
+import type { Clock, TimerHandle } from './clock.js';
 
 export class BufferRecycler {
   #pending: ArrayBuffer[] = [];

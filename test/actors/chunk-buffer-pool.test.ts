@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { FRAME_BUFFER_BYTES, FrameBufferPool } from '../../../src/actors/session/frame-buffer-pool.js';
-import { CHUNK_SIZE } from '../../../src/protocol/content.js';
-import { FrameReader, claimFrameBuffer, encodeFrame } from '../../../src/protocol/frame.js';
+import { CHUNK_BUFFER_BYTES as FRAME_BUFFER_BYTES, ChunkBufferPool as FrameBufferPool } from '../../src/actors/runtime/chunk-buffer-pool.js';
+import { CHUNK_SIZE } from '../../src/protocol/content.js';
+import { FrameReader, claimFrameBuffer, encodeFrame } from '../../src/protocol/frame.js';
 
 describe('FrameBufferPool: chunk frames assembled in recycled buffers', () => {
   it('a chunk-sized frame split across slices lands in a pooled buffer, is claimable, and its buffer is reused once given back', () => {
