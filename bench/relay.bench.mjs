@@ -2,7 +2,7 @@
 // Download throughput through a relay tunnel beside a direct download of the same file in the same run (issue 9
 // item 7), over TLS on loopback through the public Node API, default node settings throughout:
 //   direct:  seeder (listening)                         → downloader that connects to it
-//   relayed: publisher with no listener, tunnel to relay → downloader that has only the share link
+//   relayed: publisher with no listener, tunnel to relay → downloader (no listener either) with only the share link
 // MiB/s of each, their ratio, and the relayed runs' chunk rates: once with the relay's default per-peer
 // request limits (what a user gets) and once with them raised (what the tunnel itself carries). Every download is checked byte for byte (SHA-256). Imports the built package: `npm run build`
 // (or `npx tsc -p tsconfig.json`) first. Options: SCP2P_BENCH_MIB (file size, default 256).
@@ -102,7 +102,9 @@ async function relayed(label, rateLimits) {
       else await new Promise((r) => setTimeout(r, 200));
     }
     if (!link) throw new Error('the publisher never registered a tunnel (no relay route in its share link)');
-    const dl = await Node.start({ dataDir: join(dir, `${label}-dl`), ...loopback });
+    // No listener on the downloader either: on loopback the publisher could otherwise dial it directly and serve
+    // chunks over that connection, and the figure would not be a relayed one.
+    const dl = await Node.start({ dataDir: join(dir, `${label}-dl`), listen: { tcp: null, quic: null }, host: '127.0.0.1' });
     nodes.push(dl);
     const r = await timedDownload(dl, link, pub.shareId, label);
     const row = (await dl.peers()).find((p) => p.nodeId === publisher.id.nodeId);

@@ -166,6 +166,10 @@ export class Node {
       const identity = await sup.request('persistence', { type: 'identity' });
       node = new Node(sup, lock, identity, log);
       node.#addresses = await sup.request('session', { type: 'addresses' }).catch(() => []);
+      // A restarted session must come back on the ports that peers, provider records and share links hold: "any
+      // free port" (0) is pinned to what it bound (else the actor-fault campaign's seeder vanished after one crash).
+      const pinned = pinnedListen(config.listen, node.#addresses);
+      if (pinned) sup.updateActorConfig('session', { listen: pinned });
       if (initialLimits !== UNLIMITED) await node.setLimits(initialLimits);
       if (config.web) await node.#startWeb(config.web);
       node.#log.info({ addresses: node.#addresses, web: node.#web?.server.url }, 'node started');
@@ -488,6 +492,21 @@ export interface PublishOpts {
   communities?: string[];
   publisher?: string;
   description?: string;
+}
+
+/** `listen` with each 0 replaced by the port the session bound (from its addresses); undefined when nothing changes. */
+function pinnedListen(listen: NodeConfig['listen'], addresses: string[]): { tcp: number | null; quic: number | null } | undefined {
+  if (!listen || (listen.tcp !== 0 && listen.quic !== 0)) return undefined;
+  const bound = (scheme: string): number | null => {
+    for (const a of addresses) {
+      if (!a.startsWith(`${scheme}://`)) continue;
+      const port = Number(new URL(a).port);
+      if (Number.isInteger(port) && port > 0) return port;
+    }
+    return null;
+  };
+  const pin = (want: number | null | undefined, scheme: string): number | null => (want === 0 ? (bound(scheme) ?? 0) : (want ?? null));
+  return { tcp: pin(listen.tcp, 'tcp'), quic: pin(listen.quic, 'quic') };
 }
 
 function pickPublish(o: PublishOpts & { title?: string }): PublishOpts {

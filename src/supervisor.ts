@@ -155,6 +155,11 @@ export class Supervisor {
     return slot.incarnation.rpc.request(body, { timeoutMs: this.#cfg.limits.requestTimeoutMs, ...opts }) as Promise<never>;
   }
 
+  /** Changes the settings that later incarnations of `actor` start with (the running one keeps its own). */
+  updateActorConfig(actor: ActorName, patch: Record<string, unknown>): void {
+    this.#cfg.actorConfig[actor] = { ...this.#cfg.actorConfig[actor], ...patch };
+  }
+
   /** Fault injection: tells the actor to throw, exit or hang. */
   crash(actor: ActorName, mode: CrashMode): void {
     const slot = this.#slots.get(actor);
@@ -232,6 +237,9 @@ export class Supervisor {
     const ready = new Promise<void>((resolve, reject) => {
       slot.ready = { resolve, reject };
     });
+    // If spawning throws below, `ready` is never returned, and stop() rejects it later: that must not surface as an
+    // unhandled rejection (it ended the embedding process instead of Node.start throwing; found by the fuzz cycles).
+    ready.catch(() => {});
     slot.incarnation = spawnIncarnation(
       this.#cfg.mode,
       {

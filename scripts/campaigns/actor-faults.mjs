@@ -11,7 +11,9 @@
 // was in the middle of when started again.
 //
 //   node scripts/campaigns/actor-faults.mjs [--size-mib 256] [--crashes-per-actor 100] [--budget-min 15]
-//                                           [--seed N] [--keep]
+//                                           [--side downloader|seeder] [--escalation false] [--seed N] [--keep]
+// `--side seeder` crashes the seeder's actors instead (the downloader then has one provider that keeps
+// restarting its session, fetcher, ...).
 //
 // Exit code 0 when every check passed; the report (JSON) goes to stdout, progress to stderr.
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -36,6 +38,8 @@ export const DEFAULTS = {
   escalation: true,
   keep: false,
   logLevel: 'error',
+  /** Whose actors are crashed: the downloader's (default) or the seeder's. */
+  side: 'downloader',
 };
 
 /**
@@ -61,11 +65,11 @@ export async function runActorFaults(options = {}, log = (m) => process.stderr.w
     await randomFile(srcFile, o.sizeMib * MiB);
     const srcSha = await sha256File(srcFile);
     const listen = { listen: { tcp: 0, quic: null }, host: '127.0.0.1', logLevel: o.logLevel };
-    const seeder = await Node.start({ dataDir: join(base, 'seeder'), ...listen, seed: seed ^ 1 });
+    const supervision = { intensity: 1_000_000, periodMs: 60_000, heartbeatTimeoutMs: o.heartbeatTimeoutMs };
+    const seeder = await Node.start({ dataDir: join(base, 'seeder'), ...listen, seed: seed ^ 1, ...(o.side === 'seeder' ? { supervision } : {}) });
     nodes.push(seeder);
     const pub = await seeder.publishFolder(srcDir, { title: 'actor-fault campaign', visibility: 'private' });
     const dlDir = join(base, 'downloader');
-    const supervision = { intensity: 1_000_000, periodMs: 60_000, heartbeatTimeoutMs: o.heartbeatTimeoutMs };
     let dl = await Node.start({ dataDir: dlDir, ...listen, bootstrap: seeder.addresses(), supervision, seed: seed ^ 2 });
     nodes.push(dl);
     const own = await dl.publishText('campaign note', 'a share of the downloader that must survive every crash', { visibility: 'private' });
@@ -135,18 +139,19 @@ export async function runActorFaults(options = {}, log = (m) => process.stderr.w
         }
         const mode = MODES[(i + ACTORS.indexOf(actor)) % MODES.length];
         await sleep(r.int(o.minDelayMs, o.maxDelayMs));
-        const state = () => dl.health().actors.find((a) => a.name === actor);
+        const victim = o.side === 'seeder' ? seeder : dl;
+        const state = () => victim.health().actors.find((a) => a.name === actor);
         await waitFor(() => state().state === 'running', { withinMs: 60_000, what: `${actor} running` });
         const before = state().restarts;
         const t0 = Date.now();
         const during = activeRound;
-        await dl.debug.crashActor(actor, mode);
+        await victim.debug.crashActor(actor, mode);
         await waitFor(() => state().state === 'running' && state().restarts > before, { withinMs: 60_000, everyMs: 10, what: `${actor} restarted after ${mode}` });
         const c = report.crashes[actor];
         c[mode]++;
         if (during) c.duringDownload++;
         c.restartMs.push(Date.now() - t0);
-        if (++done % 60 === 0) log(`${done}/${total} crashes; restarts ${dl.health().actors.map((a) => `${a.name}:${a.restarts}`).join(' ')}`);
+        if (++done % 60 === 0) log(`${done}/${total} crashes; restarts ${(o.side === 'seeder' ? seeder : dl).health().actors.map((a) => `${a.name}:${a.restarts}`).join(' ')}`);
       }
     };
     await Promise.all(ACTORS.map((a, i) => stream(a, prng(seed + 101 * (i + 1)))));

@@ -107,7 +107,10 @@ export function parseOpts(argv, defaults) {
     if (!a.startsWith('--')) continue;
     const key = a.slice(2).replace(/-([a-z])/g, (_, c) => c.toUpperCase());
     const next = argv[i + 1];
-    if (next === undefined || next.startsWith('--')) out[key] = true;
+    if (typeof defaults[key] === 'boolean' && (next === 'true' || next === 'false')) {
+      out[key] = next === 'true';
+      i++;
+    } else if (next === undefined || next.startsWith('--')) out[key] = true;
     else {
       out[key] = typeof defaults[key] === 'number' ? Number(next) : next;
       i++;

@@ -8,11 +8,11 @@ import { dirname } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { loadScp2p } from './common.mjs';
 
-const [dataDir, file] = process.argv.slice(2);
+const [dataDir, file, serveThreads] = process.argv.slice(2);
 const say = (ev, f = {}) => process.stdout.write(`${JSON.stringify({ ev, t: Date.now(), ...f }, (_, v) => (typeof v === 'bigint' ? String(v) : v))}\n`);
 
 const { Node } = await loadScp2p();
-const node = await Node.start({ dataDir, listen: { tcp: 0, quic: null }, host: '127.0.0.1', logLevel: 'error', web: { port: 0 } });
+const node = await Node.start({ dataDir, listen: { tcp: 0, quic: null }, host: '127.0.0.1', logLevel: 'error', web: { port: 0 }, ...(serveThreads ? { serveThreads: Number(serveThreads) } : {}) });
 const pub = await node.publishFolder(dirname(file), { title: 'load campaign', visibility: 'private' });
 const items = await node.listShareItems(pub.shareId);
 const web = new URL(node.webUrl());

@@ -11,7 +11,7 @@
 // delay, and whether every status call was answered within `responsiveMs`.
 //
 //   node scripts/campaigns/load.mjs [--sessions 200] [--duration-s 60] [--size-mib 64] [--depth 1]
-//                                   [--max-chunks 0]
+//                                   [--max-chunks 0] [--serve-threads N (the seeder's NodeConfig.serveThreads)]
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -25,13 +25,13 @@ const SEEDER = fileURLToPath(new URL('./load-seeder.mjs', import.meta.url));
 const HANDSHAKE_MAX = 65_536;
 const ENVELOPE_MAX = 2_097_152;
 
-export const DEFAULTS = { sessions: 200, durationS: 60, sizeMib: 64, depth: 1, maxChunks: 0, requestTimeoutMs: 30_000, responsiveMs: 5_000 };
+export const DEFAULTS = { sessions: 200, durationS: 60, sizeMib: 64, depth: 1, maxChunks: 0, requestTimeoutMs: 30_000, responsiveMs: 5_000, serveThreads: 0 };
 
 export async function runLoad(options = {}, log = (m) => process.stderr.write(`${m}\n`)) {
   const o = { ...DEFAULTS, ...options };
   const P = await import(pathToFileURL(DIST.replace(/index\.js$/, 'protocol/index.js')).href);
   const base = await mkdtemp(join(tmpdir(), 'scp2p-load-'));
-  const report = { sessions: o.sessions, depth: o.depth, durationS: o.durationS, sizeMiB: o.sizeMib, loadAvg: { start: +loadavg()[0].toFixed(1) }, ok: false, failures: [] };
+  const report = { sessions: o.sessions, serveThreads: o.serveThreads || 1, depth: o.depth, durationS: o.durationS, sizeMiB: o.sizeMib, loadAvg: { start: +loadavg()[0].toFixed(1) }, ok: false, failures: [] };
   const fail = (what) => {
     report.failures.push(what);
     log(`FAIL ${what}`);
@@ -40,7 +40,7 @@ export async function runLoad(options = {}, log = (m) => process.stderr.write(`$
   try {
     const file = join(base, 'src', 'blob.bin');
     await randomFile(file, o.sizeMib * MiB);
-    seeder = spawn(process.execPath, [SEEDER, join(base, 'seeder'), file], { stdio: ['pipe', 'pipe', 'inherit'] });
+    seeder = spawn(process.execPath, [SEEDER, join(base, 'seeder'), file, ...(o.serveThreads ? [String(o.serveThreads)] : [])], { stdio: ['pipe', 'pipe', 'inherit'] });
     const samples = [];
     const ready = await new Promise((resolve, reject) => {
       let buf = '';

@@ -153,7 +153,12 @@ export class ChildMember {
     const id = this.#next++;
     return new Promise((resolve, reject) => {
       this.#pending.set(id, { resolve, reject });
-      c.send({ id, op, args });
+      // The child may die between the check above and this send (EPIPE): that is a stopped node, not a crash.
+      c.send({ id, op, args }, (err) => {
+        if (!err) return;
+        this.#pending.delete(id);
+        reject(Object.assign(new Error(`${this.name} is down (${err.code ?? err.message})`), { code: 'NODE_STOPPED' }));
+      });
     });
   }
   rss() {

@@ -8,7 +8,7 @@
  *
  * Env: SCP2P_SOAK_MINUTES (10) or SCP2P_SOAK_SECONDS, SCP2P_SOAK_NODES (50), SCP2P_SOAK_CHILDREN (6, worker-mode
  * nodes in child processes), SCP2P_SOAK_PUBLISHERS (5), SCP2P_SOAK_SEED, SCP2P_SOAK_MAX_FILE (bytes, 3 MiB),
- * SCP2P_SOAK_DOWNLOADS (in flight, 6). Then `npm run sim` runs the deterministic whole-node simulation.
+ * SCP2P_SOAK_DOWNLOADS (in flight, 6), SCP2P_SOAK_CHURN=0 (no churn: a baseline for the same load). Then `npm run sim` runs the deterministic whole-node simulation.
  */
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
@@ -26,6 +26,7 @@ const seed = num('SCP2P_SOAK_SEED', (Date.now() ^ process.pid) >>> 0) >>> 0;
 const maxFile = num('SCP2P_SOAK_MAX_FILE', 3 * 1024 * 1024);
 const maxDownloads = num('SCP2P_SOAK_DOWNLOADS', 6);
 const syncIntervalMs = 20_000;
+const churnOn = process.env.SCP2P_SOAK_CHURN !== '0';
 const rnd = createRandom(seed);
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'scp2p-soak-'));
 const t0 = Date.now();
@@ -88,7 +89,28 @@ async function publish(share, again) {
 }
 
 function sample(what, m, err) {
-  if (failureSamples.length < 30) failureSamples.push(`${what} on ${m.name}: ${err?.code ?? ''} ${String(err?.message ?? err).slice(0, 200)}`);
+  const line = `${what} on ${m.name}: ${err?.code ?? ''} ${String(err?.message ?? err).slice(0, 300)}`;
+  if (failureSamples.length < 30) failureSamples.push(line);
+  if (failureSamples.length <= 10) log(`failure: ${line}`);
+}
+
+/** Starts (or restarts) a member; a failed start is retried, then recorded as a problem. */
+async function startMember(m) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await m.start();
+      return true;
+    } catch (err) {
+      sample(`start (attempt ${attempt})`, m, err);
+      if (m.kind === 'child') await m.kill();
+      else await m.stop().catch(() => {});
+      if (attempt >= 3) {
+        problems.push(`${m.name} did not start: ${String(err?.message ?? err).slice(0, 300)}`);
+        return false;
+      }
+      await sleep(5_000);
+    }
+  }
 }
 
 async function subscribeSome(m) {
@@ -104,8 +126,10 @@ async function subscribeSome(m) {
 async function sync(m) {
   try {
     const r = await m.call('sync');
-    if (r.failed.length > 0) counts.syncsFailed++;
-    else counts.syncsOk++;
+    if (r.failed.length > 0) {
+      counts.syncsFailed++;
+      sample('sync (partial)', m, { code: r.failed[0].code, message: `${r.failed.length}/${r.checked} failed, first: ${r.failed[0].shareId.slice(0, 8)} ${r.failed[0].error}` });
+    } else counts.syncsOk++;
   } catch (err) {
     if (err?.code !== 'NODE_STOPPED' && err?.code !== 'ACTOR_UNAVAILABLE') {
       counts.syncsFailed++;
@@ -182,6 +206,10 @@ async function checkRecords(m) {
   }
 }
 
+// An escaped error is a finding (the run fails), not the end of the run: record it and keep going.
+process.on('uncaughtException', (err) => problems.push(`uncaught exception: ${err?.stack ?? err}`));
+process.on('unhandledRejection', (err) => problems.push(`unhandled rejection: ${err?.stack ?? err}`));
+
 // ------------------------------------------------------------------ RSS sampling and the hard deadline
 const rssTimer = setInterval(() => {
   const own = process.memoryUsage().rss;
@@ -204,122 +232,133 @@ const spawn = (p) => {
   inflight.add(q);
 };
 
-log(`seed ${seed}: ${N} nodes (${C} in child processes, ${P} publishers) for ${(durationMs / 1000).toFixed(0)} s under ${root}`);
-for (let i = 0; i < P; i++) {
-  const m = newMember('inline');
-  m.publisher = true;
-  await m.start();
-  const share = { member: m, dir: path.join(root, `share-${m.name}`), files: new Map(), latestSeq: 0n, busy: false };
-  fs.mkdirSync(share.dir, { recursive: true });
-  writeSourceFile(share);
-  writeSourceFile(share);
-  shares.push(share);
-  await publish(share, false);
-}
-for (let i = 0; i < C; i++) newMember('child');
-while (members.length < N) newMember('inline');
-const others = members.filter((m) => !m.publisher);
-for (let i = 0; i < others.length; i += 4) {
-  await Promise.all(others.slice(i, i + 4).map(async (m) => {
-    await m.start();
-    await subscribeSome(m);
-  }));
-}
-log(`all ${members.length} nodes up; churn and traffic start`);
+await main().catch(async (err) => {
+  problems.push(`soak driver failed: ${err?.stack ?? err}`);
+  await finish(1);
+});
 
-const end = t0 + durationMs;
-let nextChurn = Date.now() + 5_000;
-let churnNo = 0;
-let nextRepublish = Date.now() + 10_000;
-let nextReport = Date.now() + 30_000;
-let downloadsInFlight = 0;
-let syncsInFlight = 0;
-while (Date.now() < end) {
-  await sleep(250);
-  const up = others.filter((m) => m.up);
-  while (downloadsInFlight < maxDownloads && up.length > 0) {
-    const m = pick(up);
-    downloadsInFlight++;
-    spawn(download(m).finally(() => downloadsInFlight--));
+async function main() {
+  log(`seed ${seed}: ${N} nodes (${C} in child processes, ${P} publishers) for ${(durationMs / 1000).toFixed(0)} s under ${root}`);
+  for (let i = 0; i < P; i++) {
+    const m = newMember('inline');
+    m.publisher = true;
+    if (!(await startMember(m))) await finish(1);
+    const share = { member: m, dir: path.join(root, `share-${m.name}`), files: new Map(), latestSeq: 0n, busy: false };
+    fs.mkdirSync(share.dir, { recursive: true });
+    writeSourceFile(share);
+    writeSourceFile(share);
+    shares.push(share);
+    await publish(share, false);
   }
-  if (syncsInFlight < 2 && up.length > 0 && rnd.int(8) === 0) {
-    const m = pick(up);
-    syncsInFlight++;
-    spawn(sync(m).finally(() => syncsInFlight--));
+  for (let i = 0; i < C; i++) newMember('child');
+  while (members.length < N) newMember('inline');
+  const others = members.filter((m) => !m.publisher);
+  for (let i = 0; i < others.length; i += 4) {
+    await Promise.all(others.slice(i, i + 4).map(async (m) => {
+      if (await startMember(m)) await subscribeSome(m).catch((err) => sample('subscribe', m, err));
+    }));
   }
-  if (Date.now() >= nextRepublish) {
-    nextRepublish = Date.now() + 4_000 + rnd.int(8_000);
-    spawn(publish(pick(shares), true));
-  }
-  if (Date.now() >= nextChurn) {
-    nextChurn = Date.now() + 4_000 + rnd.int(8_000);
-    // The first three are one of each (kill -9, leave, join), so that even a short run sees every kind.
-    const roll = churnNo < 3 ? [0, 4, 9][churnNo] : rnd.int(10);
-    churnNo++;
-    const kids = others.filter((m) => m.kind === 'child' && m.up);
-    const inl = others.filter((m) => m.kind === 'inline' && m.up);
-    if (roll < 4 && kids.length > 0) {
-      const m = pick(kids);
-      counts.kills++;
-      await m.kill();
-      spawn(sleep(2_000 + rnd.int(8_000)).then(async () => {
-        await m.start();
-        counts.restarts++;
-        await checkRecords(m);
-      }));
-    } else if (roll < 8 && inl.length > 2) {
-      const m = pick(inl);
-      counts.leaves++;
-      spawn(m.stop().then(() => sleep(5_000 + rnd.int(15_000))).then(async () => {
-        await m.start();
-        counts.rejoins++;
-      }));
-    } else if (others.length < N + 10) {
-      // A newcomer: a fresh data directory, subscribes at once (the swarm grows a little over the run).
-      const m = newMember('inline');
-      others.push(m);
-      counts.joins++;
-      spawn(m.start().then(() => subscribeSome(m)));
+  log(`all ${members.length} nodes up; churn and traffic start`);
+
+  const end = t0 + durationMs;
+  let nextChurn = Date.now() + 5_000;
+  let churnNo = 0;
+  let nextRepublish = Date.now() + 10_000;
+  let nextReport = Date.now() + 30_000;
+  let downloadsInFlight = 0;
+  let syncsInFlight = 0;
+  while (Date.now() < end) {
+    await sleep(250);
+    const up = others.filter((m) => m.up);
+    while (downloadsInFlight < maxDownloads && up.length > 0) {
+      const m = pick(up);
+      downloadsInFlight++;
+      spawn(download(m).finally(() => downloadsInFlight--));
+    }
+    if (syncsInFlight < 2 && up.length > 0 && rnd.int(8) === 0) {
+      const m = pick(up);
+      syncsInFlight++;
+      spawn(sync(m).finally(() => syncsInFlight--));
+    }
+    if (Date.now() >= nextRepublish) {
+      nextRepublish = Date.now() + 4_000 + rnd.int(8_000);
+      spawn(publish(pick(shares), true));
+    }
+    if (churnOn && Date.now() >= nextChurn) {
+      nextChurn = Date.now() + 4_000 + rnd.int(8_000);
+      // The first three are one of each (kill -9, leave, join), so that even a short run sees every kind.
+      const roll = churnNo < 3 ? [0, 4, 9][churnNo] : rnd.int(10);
+      churnNo++;
+      const kids = others.filter((m) => m.kind === 'child' && m.up);
+      const inl = others.filter((m) => m.kind === 'inline' && m.up);
+      if (roll < 4 && kids.length > 0) {
+        const m = pick(kids);
+        counts.kills++;
+        await m.kill();
+        spawn(sleep(2_000 + rnd.int(8_000)).then(async () => {
+          if (!(await startMember(m))) return;
+          counts.restarts++;
+          await checkRecords(m);
+        }));
+      } else if (roll < 8 && inl.length > 2) {
+        const m = pick(inl);
+        counts.leaves++;
+        spawn(m.stop().then(() => sleep(5_000 + rnd.int(15_000))).then(async () => {
+          if (await startMember(m)) counts.rejoins++;
+        }));
+      } else if (others.length < N + 10) {
+        // A newcomer: a fresh data directory, subscribes at once (the swarm grows a little over the run).
+        const m = newMember('inline');
+        others.push(m);
+        counts.joins++;
+        spawn(startMember(m).then((ok) => (ok ? subscribeSome(m) : undefined)));
+      }
+    }
+    if (Date.now() >= nextReport) {
+      nextReport = Date.now() + 30_000;
+      const upNow = members.filter((m) => m.up).length;
+      log(`up ${upNow}/${members.length} | dl ok ${counts.downloadsOk} failed ${counts.downloadsFailed} interrupted ${counts.downloadsInterrupted} corrupt ${counts.downloadsCorrupt} | syncs ${counts.syncsOk}/${counts.syncsFailed} | publishes ${counts.publishes}+${counts.republishes} | kills ${counts.kills} leaves ${counts.leaves} joins ${counts.joins} | rss ${counts.rssMaxMiB}+${counts.childRssMaxMiB} MiB`);
     }
   }
-  if (Date.now() >= nextReport) {
-    nextReport = Date.now() + 30_000;
-    const upNow = members.filter((m) => m.up).length;
-    log(`up ${upNow}/${members.length} | dl ok ${counts.downloadsOk} failed ${counts.downloadsFailed} interrupted ${counts.downloadsInterrupted} corrupt ${counts.downloadsCorrupt} | syncs ${counts.syncsOk}/${counts.syncsFailed} | publishes ${counts.publishes}+${counts.republishes} | kills ${counts.kills} leaves ${counts.leaves} joins ${counts.joins} | rss ${counts.rssMaxMiB}+${counts.childRssMaxMiB} MiB`);
-  }
-}
 
-log(`traffic phase over; waiting for ${inflight.size} actions (bounded)`);
-await Promise.race([Promise.all([...inflight]), sleep(240_000)]);
-for (const m of members) {
-  if (!m.up) {
-    await m.start().catch((err) => problems.push(`${m.name} did not come back: ${err.message}`));
-    counts.restarts++;
+  log(`traffic phase over; waiting for ${inflight.size} actions (bounded)`);
+  await Promise.race([Promise.all([...inflight]), sleep(240_000)]);
+  for (const m of members) {
+    if (!m.up && (await startMember(m))) counts.restarts++;
   }
-}
-log('convergence: every subscriber syncs until it holds each publisher\'s latest seq');
-const latest = new Map(shares.map((s) => [s.member.id.shareId, s.latestSeq]));
-let behind = [];
-for (let round = 0; round < 6; round++) {
-  behind = [];
-  const upOthers = others.filter((m) => m.up);
-  for (let i = 0; i < upOthers.length; i += 8) await Promise.all(upOthers.slice(i, i + 8).map((m) => sync(m)));
-  for (const m of upOthers) {
+  log('convergence: every subscriber syncs until it holds each publisher\'s latest seq');
+  const latest = new Map(shares.map((s) => [s.member.id.shareId, s.latestSeq]));
+  let behind = [];
+  const laggingNames = new Set();
+  const convergeBy = Date.now() + 5 * 60_000;
+  for (let round = 0; round < 6 && Date.now() < convergeBy; round++) {
+    behind = [];
+    const upOthers = others.filter((m) => m.up);
+    // Only the subscribers still behind sync again (all at once: the phase is bounded by time, not by rounds).
+    const lagging = round === 0 ? upOthers : upOthers.filter((m) => laggingNames.has(m.name));
+    await Promise.all(lagging.map((m) => sync(m)));
+    laggingNames.clear();
+    for (const m of upOthers) {
+      const subs = await m.call('listSubscriptions').catch(() => []);
+      for (const s of subs) {
+      if (s.latestSeq === latest.get(s.shareId)) continue;
+      behind.push(`${m.name}: ${s.shareId.slice(0, 8)} at ${s.latestSeq}, latest ${latest.get(s.shareId)}`);
+      laggingNames.add(m.name);
+    }
+    }
+    if (behind.length === 0) break;
+    log(`round ${round}: ${behind.length} subscriptions behind`);
+    await sleep(10_000);
+  }
+  for (const m of others.filter((x) => x.up)) {
     const subs = await m.call('listSubscriptions').catch(() => []);
-    for (const s of subs) if (s.latestSeq !== latest.get(s.shareId)) behind.push(`${m.name}: ${s.shareId.slice(0, 8)} at ${s.latestSeq}, latest ${latest.get(s.shareId)}`);
+    counts.subscriptions += subs.length;
+    counts.converged += subs.filter((s) => s.latestSeq === latest.get(s.shareId)).length;
   }
-  if (behind.length === 0) break;
-  log(`round ${round}: ${behind.length} subscriptions behind`);
-  await sleep(10_000);
+  for (const b of behind) problems.push(`not converged: ${b}`);
+  for (const m of others.filter((x) => x.kind === 'child' && x.up)) await checkRecords(m);
+  await finish(problems.length === 0 && counts.downloadsOk > 0 ? 0 : 1);
 }
-for (const m of others.filter((x) => x.up)) {
-  const subs = await m.call('listSubscriptions').catch(() => []);
-  counts.subscriptions += subs.length;
-  counts.converged += subs.filter((s) => s.latestSeq === latest.get(s.shareId)).length;
-}
-for (const b of behind) problems.push(`not converged: ${b}`);
-for (const m of others.filter((x) => x.kind === 'child' && x.up)) await checkRecords(m);
-await finish(problems.length === 0 && counts.downloadsOk > 0 ? 0 : 1);
 
 async function finish(code) {
   clearInterval(rssTimer);

@@ -5,7 +5,8 @@
  * by `supervision`. Every round completes and matches the source's sha256; identity, subscription, own share,
  * peer DB and downloads survive, live and after a restart; then, with the default limits, the node escalates,
  * stops within seconds, leaves no thread behind, and resumes its interrupted download when started again.
- * The long run is `node scripts/campaigns/actor-faults.mjs` (256 MiB, 100 crashes per actor).
+ * A second case crashes the seeder's actors instead. The long run is `node scripts/campaigns/actor-faults.mjs`
+ * (256 MiB, 100 crashes per actor; `--side seeder` for the seeder's).
  */
 import { describe, expect, it } from 'vitest';
 // @ts-expect-error a plain ESM script without type declarations
@@ -39,5 +40,16 @@ describe('actor faults during downloads', () => {
     expect(e.threadsAfter).toBeLessThanOrEqual(e.threadsBefore);
     expect(e.lockReleased).toBe(true);
     expect(e.resumedVerified).toBe(true);
+  }, 240_000);
+
+  it("the seeder's actors crashed 5 times each: the download from that single seeder completes verified", async () => {
+    // Guards two fixes: a restarted session keeps the port it advertised, and a provider that drops or refuses
+    // connections for a moment rests instead of being charged (one seeder restart used to fail the download).
+    const r = await runActorFaults({ side: 'seeder', sizeMib: 16, crashesPerActor: 5, budgetMin: 3, minDelayMs: 50, maxDelayMs: 500, escalation: false }, () => {});
+    expect(r.failures).toEqual([]);
+    for (const a of ACTORS) expect(r.crashes[a].throw + r.crashes[a].exit + r.crashes[a].hang, a).toBe(5);
+    expect(r.rounds.length).toBeGreaterThanOrEqual(1);
+    expect(r.rounds.every((x: { verified: boolean }) => x.verified)).toBe(true);
+    expect(r.checks.live).toMatchObject({ seederInPeerDb: true, actorsRunning: true, downloadsNotCompleted: [] });
   }, 240_000);
 });

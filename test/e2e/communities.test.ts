@@ -46,24 +46,26 @@ beforeAll(async () => {
   base = await mkdtemp(join(tmpdir(), 'scp2p-e2e-comm-'));
   hub = await start([], { capabilities: { dht: true, store: true, relay: false, contentSeed: false, mobileLight: false } });
   const boot = hub.addresses();
+  // Starts, joins and publishes run concurrently per community: the setup is long on a loaded 2-core machine.
   for (const name of ['makers', 'readers']) {
-    const members: Node[] = [];
-    for (let i = 0; i < MEMBERS_PER_COMMUNITY; i++) members.push(await start(boot));
+    const members = await Promise.all(Array.from({ length: MEMBERS_PER_COMMUNITY }, () => start(boot)));
     const c = await members[0]!.createCommunity(name);
-    for (const m of members.slice(1)) await m.joinCommunity(c.communityId, c.sharePubkey);
+    await Promise.all(members.slice(1).map((m) => m.joinCommunity(c.communityId, c.sharePubkey)));
     groups.push({ id: c.communityId, pubkey: c.sharePubkey, members, pub: [], priv: [] });
   }
   outsider = await start(boot);
   // the first three members of each community publish one public community share and one private share
-  for (const g of groups) {
-    for (const m of g.members.slice(0, 3)) {
-      const p = await m.publishText(`public of ${m.id.nodeId.slice(0, 8)}`, 'hello community', { visibility: 'public', communities: [g.id], publisher: `pub-${g.id.slice(0, 6)}` });
-      const q = await m.publishText('private diary', 'not for anyone', { visibility: 'private', publisher: 'diary' });
-      g.pub.push(p.shareId);
-      g.priv.push(q.shareId);
-    }
-  }
-}, 280_000);
+  await Promise.all(
+    groups.flatMap((g) =>
+      g.members.slice(0, 3).map(async (m) => {
+        const p = await m.publishText(`public of ${m.id.nodeId.slice(0, 8)}`, 'hello community', { visibility: 'public', communities: [g.id], publisher: `pub-${g.id.slice(0, 6)}` });
+        const q = await m.publishText('private diary', 'not for anyone', { visibility: 'private', publisher: 'diary' });
+        g.pub.push(p.shareId);
+        g.priv.push(q.shareId);
+      }),
+    ),
+  );
+}, 900_000);
 
 afterAll(async () => {
   await Promise.all(nodes.splice(0).map((n) => n.stop().catch(() => undefined)));

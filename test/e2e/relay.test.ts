@@ -147,6 +147,7 @@ describe.skipIf(skipWhy !== undefined)('relays across network namespaces', () =>
     expect(st).toMatchObject({ reachability: 'firewalled', registration: { relayAddr: relayAddr, relayNodeId: relay.info!.nodeId } });
     expect(st.candidates[0]).toMatchObject({ addr: relayAddr, source: 'config' });
   });
+
   it('(b) the publisher finds the relay by LAN broadcast, with no relay configured', async () => {
     lab = NetLab.create({ hosts: { relay: 0, pub: 0, dl: 0 } });
     // LAN announcements are inbound UDP broadcasts: a host firewall on a home network lets them in.
@@ -357,8 +358,15 @@ describe.skipIf(skipWhy !== undefined)('relays across network namespaces', () =>
     const { relayIps: after } = await relayedLink(pub, shareId, 30_000);
     expect(after).toEqual([ip2]);
 
-    // The download finishes: by itself when the fetcher finds the new route, or by resuming its verified chunks.
-    let outcome = await first;
+    // The download finishes: by itself when the fetcher finds the new route, or, when it gave up on the dead
+    // route (NOT_FOUND, "retry it when more providers are online"), by resuming from its verified chunks. A
+    // download that neither moves nor fails is a bug: fail fast with its state rather than at the test timeout.
+    const settled = await Promise.race([first, new Promise<'stalled'>((r) => setTimeout(() => r('stalled'), 90_000))]);
+    if (settled === 'stalled') {
+      const state = await dl.call('listDownloads').catch((e: Error) => e.message);
+      throw new Error(`the download neither completed nor failed within 90 s of relay1's death: ${JSON.stringify(state)}`);
+    }
+    let outcome = settled;
     if (outcome !== 'completed') console.log(`(e) the download in flight when relay1 died ended with: ${outcome.message}; resuming it`);
     for (let attempt = 0; outcome !== 'completed' && attempt < 5; attempt++) {
       await new Promise((r) => setTimeout(r, 2_000));
@@ -372,6 +380,7 @@ describe.skipIf(skipWhy !== undefined)('relays across network namespaces', () =>
     const peers = await dl.call<{ nodeId: string; relayed: boolean }[]>('peers');
     expect(peers.find((p) => p.nodeId === pub.info!.nodeId)?.relayed).toBe(true);
   });
+
   it('(f) dial-back: a listening node behind a firewall learns it is unreachable and registers; an open one learns it is direct', async () => {
     lab = NetLab.create({ hosts: { relay: 0, open: 0, pub: 0 } });
     lab.firewall('pub');

@@ -27,7 +27,7 @@ describe('a corrupt-chunk seeder in the swarm', () => {
   it('is penalised and routed around; the download completes from the honest seeder, verified', async () => {
     const root = fs.mkdtempSync(path.join(os.tmpdir(), 'scp2p-hostile-corrupt-'));
     cleanups.push(() => fs.rmSync(root, { recursive: true, force: true }));
-    const bytes = new Uint8Array(24 * CHUNK + 4_321);
+    const bytes = new Uint8Array(12 * CHUNK + 4_321);
     for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 7 + (i >>> 13)) & 0xff;
     const file = path.join(root, 'file.bin');
     fs.writeFileSync(file, bytes);

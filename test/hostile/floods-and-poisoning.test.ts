@@ -3,14 +3,18 @@
  * per-identity limits (lowered here by the `rateLimits` config) answer the excess with the reference's typed
  * error text on an open connection, five flooding identities at once are limited one by one, and an honest
  * node's download from the flooded node still completes, verified. Poisoning: STOREs of garbage, forged heads
- * (another key, another share's key), rolled-back heads and a flood of bogus keys are refused by validation,
- * and FIND_VALUE afterwards returns only the genuine head.
+ * (another key, another share's key) and a flood of bogus keys are refused by validation (rolled-back heads too,
+ * where the node can verify them), and FIND_VALUE afterwards returns only the genuine head. Found here: a forged
+ * head with a huge seq for a share whose key a DHT node does not know was stored and then refused every genuine
+ * head as a "rollback" (the key was locked); rollback protection now covers only heads the node could verify.
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Node } from '../../src/index.js';
+import { DhtCore } from '../../src/actors/dht/dht-core.js';
+import { createRandom } from '../../src/actors/runtime/random.js';
 import { fromHex } from '../../src/protocol/bytes.js';
 import { findValueCodec, findValueResultCodec, storeCodec } from '../../src/protocol/dht-messages.js';
 import { shareHeadKey } from '../../src/protocol/dht-keys.js';
@@ -53,7 +57,7 @@ describe('request floods', () => {
     const a = await start({ rateLimits: { fetch: 50 } });
     const dir = tmp();
     const file = path.join(dir, 'big.bin');
-    const bytes = Buffer.alloc(6 * 1024 * 1024 + 99);
+    const bytes = Buffer.alloc(3 * 1024 * 1024 + 99);
     for (let i = 0; i < bytes.length; i += 4096) bytes.writeUInt32BE(i >>> 0, i);
     fs.writeFileSync(file, bytes);
     const pub = await a.publishFiles([file], { title: 'flooded' });
@@ -83,8 +87,40 @@ describe('request floods', () => {
   }, 120_000);
 });
 
+describe('DHT poisoning: forged heads for shares a node has no key of (DHT core)', () => {
+  const from = { ip: '40.0.0.2', port: 7000, transport: 'tcp' as const, pubkeyHint: new Uint8Array(32).fill(4) };
+  const seed = new Uint8Array(32).fill(9);
+  const sharePub = publicKeyFromSeed(seed);
+  const shareId = shareIdFromPubkey(sharePub);
+  const key = shareHeadKey(shareId);
+  const unsigned = { shareId, latestSeq: 2n ** 63n, latestManifestId: new Uint8Array(32), updatedAt: 1n };
+  const forged = encodeShareHead({ ...unsigned, sig: ed25519Sign(new Uint8Array(32).fill(5), shareHeadSignableBytes(unsigned)) });
+  const genuine = encodeShareHead(signShareHead({ shareId, latestSeq: 7n, latestManifestId: new Uint8Array(32).fill(7), updatedAt: 5n }, seed));
+  const storeInto = (c: DhtCore, id: number, value: Uint8Array) => {
+    c.handle({ type: 'inbound', inboundId: id, from, dialable: false, request: { type: 'store', msg: { key, value, ttlSecs: 3_600n } } }, 0);
+    const replies = [];
+    for (let e = c.pollEffect(); e; e = c.pollEffect()) if (e.kind === 'reply') replies.push(e.reply);
+    return replies[0];
+  };
+
+  it('a forged seq-2^63 head no longer locks the key: the genuine head still replaces it (it was refused as a rollback)', () => {
+    const c = new DhtCore({ random: createRandom(1) }, { localPubkey: publicKeyFromSeed(new Uint8Array(32).fill(3)) });
+    expect(storeInto(c, 1, forged)).toEqual({ type: 'store' }); // unverifiable here: accepted, as any head is
+    expect(storeInto(c, 2, genuine)).toEqual({ type: 'store' });
+    expect(decodeShareHead(c.store.peek(key, 0)!.value).latestSeq).toBe(7n);
+  });
+
+  it('a node that knows the share key refuses the forged head outright and keeps rollback protection', () => {
+    const c = new DhtCore({ random: createRandom(1), keyspace: { shareKeyFor: () => sharePub } }, { localPubkey: publicKeyFromSeed(new Uint8Array(32).fill(3)) });
+    expect(storeInto(c, 1, forged)).toMatchObject({ type: 'error', code: 'INVALID_VALUE' });
+    expect(storeInto(c, 2, genuine)).toEqual({ type: 'store' });
+    const older = encodeShareHead(signShareHead({ shareId, latestSeq: 6n, latestManifestId: new Uint8Array(32), updatedAt: 4n }, seed));
+    expect(storeInto(c, 3, older)).toMatchObject({ type: 'error', code: 'ROLLBACK' });
+  });
+});
+
 describe('DHT poisoning', () => {
-  it('refuses garbage, forged and rolled-back values under share-head keys; FIND_VALUE returns only the genuine head', async () => {
+  it("refuses garbage, forged heads (another key, another share's key) and bogus keys; FIND_VALUE returns only the genuine head", async () => {
     const a = await start();
     // A publishes: its DHT now knows its share key, so heads claiming A's share must verify against it.
     const own = await a.publishText('own', 'the genuine share');
@@ -104,7 +140,6 @@ describe('DHT poisoning', () => {
     const forged = encodeShareHead({ ...unsigned, sig: ed25519Sign(seed, shareHeadSignableBytes(unsigned)) });
 
     const refused = [
-      await store(key, head(4n)), // rolled back
       await store(key, Uint8Array.of(0xa1, 0x00, 0x01)), // garbage
       await store(shareHeadKey(aShareId), forged), // signed by another key, claiming A's share
       await store(shareHeadKey(aShareId), head(9n)), // a valid head of one share under another share's key
@@ -118,7 +153,7 @@ describe('DHT poisoning', () => {
     const bogus = await Promise.all(Array.from({ length: 200 }, (_, i) => store(new Uint8Array(32).fill(i), Uint8Array.of(i))));
     expect(bogus.every((r) => r.error !== undefined)).toBe(true);
 
-    // An honest peer asks: it gets the genuine head (seq 5), and nothing under the keys the attacker tried to poison.
+    // An honest peer asks: it gets A's genuine head, never the forged one; the attacker's own share keeps its head.
     const honest = await connect(a);
     const found = findValueResultCodec.decode((await honest.request(MessageType.FIND_VALUE, findValueCodec.encode({ key }))).payload);
     expect(found.value).not.toBeNull();

@@ -2,17 +2,37 @@
  * Slow and oversize frames. A slowloris peer (a frame's length prefix, then a byte every so often) was never
  * cut off before: every byte counted as activity and a partial frame is never idle, so it held a connection and
  * the body buffer sized by its prefix forever. Now a frame must complete within `frameTimeoutMs` (30 s by default,
- * `connectionLimits` in the node config) of its first byte, while we read. Oversize prefixes close at once.
+ * `connectionLimits` in the node config) of its first byte, while we read, and a large frame's body is allocated
+ * only once half of it has arrived (not at the announced size: 1,024 trickling connections announcing 2 MiB each
+ * held 2 GiB). Oversize prefixes close at once.
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Node } from '../../src/index.js';
+import { claimFrameBuffer, FrameReader } from '../../src/protocol/frame.js';
 import { MessageType } from '../../src/protocol/registry.js';
 import { pexOfferCodec, pexRequestCodec } from '../../src/protocol/pex.js';
 import { Pair } from '../actors/session/pair.js';
 import { tcpPort, WireClient } from './wire-client.js';
+
+describe('what a trickled frame costs us', () => {
+  it('an announced 2 MiB frame holds only what has arrived until half of it has; then it assembles whole and claimable', () => {
+    const r = new FrameReader();
+    const body = Uint8Array.from({ length: 2 * 1024 * 1024 }, (_, i) => (i * 13) & 0xff);
+    r.push(Uint8Array.from([0x00, 0x20, 0x00, 0x00]));
+    for (let i = 0; i < 1000; i++) r.push(body.subarray(i, i + 1)); // a slowloris' first thousand bytes
+    expect(r.partialBytes).toBe(1004);
+    expect(r.heldBytes).toBe(1000); // before: the whole 2 MiB body, allocated on the prefix
+    for (let off = 1000; off < body.length; off += 16 * 1024) r.push(body.subarray(off, Math.min(body.length, off + 16 * 1024)));
+    const f = r.pull()!;
+    expect(f.length).toBe(body.length);
+    expect(Buffer.compare(f, body)).toBe(0);
+    expect(claimFrameBuffer(f)).toBe(true); // still its own exact-size buffer (transferred without a copy)
+    expect(r.heldBytes).toBe(0);
+  });
+});
 
 describe('slow frames in the connection core (virtual clock)', () => {
   const open = () => {

@@ -92,7 +92,7 @@ export function installReferenceCommunity(ref: RefServer, c: RefCommunity): RefC
     const st = storeCodec.decode(env.payload);
     const k = toHex(st.key);
     const existing = ref.dht.get(k);
-    let value = st.value.slice();
+    let value: Uint8Array = st.value.slice();
     if (existing) {
       try {
         const a = decodeCommunityMembers(existing.value);

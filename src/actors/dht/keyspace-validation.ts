@@ -23,7 +23,8 @@ import {
 import { MAX_VALUE_BYTES } from './value-store.js';
 
 export type Classified =
-  | { kind: 'share-head'; head: ShareHead }
+  /** `verified`: checked against the share key this node knows (without it, anyone can sign such a head). */
+  | { kind: 'share-head'; head: ShareHead; verified: boolean }
   | { kind: 'providers'; providers: Providers }
   | { kind: 'manifest' }
   | { kind: 'relay-announcement' }
@@ -78,7 +79,7 @@ export function validateDhtValue(key: Uint8Array, value: Uint8Array, c: Keyspace
       const why = checkShareHead(head, pub);
       if (why !== null) return { ok: false, reason: `share head does not verify (${why})` };
     }
-    return { ok: true, value: { kind: 'share-head', head } };
+    return { ok: true, value: { kind: 'share-head', head, verified: pub !== undefined } };
   }
 
   const providers = attempt(() => decodeProviders(value));
@@ -119,6 +120,9 @@ export function validateDhtValue(key: Uint8Array, value: Uint8Array, c: Keyspace
  */
 export function checkReplacement(existing: Classified, incoming: Classified): string | null {
   if (existing.kind !== 'share-head' || incoming.kind !== 'share-head') return null;
+  // Only a head we could verify is protected: an unverifiable one (any key can sign a head with seq 2^64-1 for a
+  // share we know no key of) would otherwise lock the key against every genuine head (found by test/hostile).
+  if (!existing.verified) return null;
   const a = existing.head;
   const b = incoming.head;
   if (b.latestSeq < a.latestSeq) return 'share head seq rollback';

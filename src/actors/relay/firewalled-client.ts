@@ -300,6 +300,8 @@ export class FirewalledClient {
       const known = m.get(k) ?? byAddr.get(ak);
       if (known) {
         known.sources.add(source);
+        // A LAN or configured entry (address only) learns the relay's key from a later entry for the same address.
+        if (!known.addr.pubkeyHint && a.pubkeyHint) known.addr = { ...known.addr, pubkeyHint: a.pubkeyHint };
         return;
       }
       const e: Entry = { addr: a, source, sources: new Set([source]) };

@@ -72,6 +72,7 @@ export class RelayClient {
   #lostReason = 'tunnel closed';
   #nextDiscovery = 0;
   #discovering = false;
+  #rounds = 0;
   #stopped = false;
 
   constructor(deps: RelayClientDeps, init: RelayClientInit) {
@@ -157,6 +158,9 @@ export class RelayClient {
       if (next === this.#reachability) return;
       this.#reachability = next;
       if (next !== 'unknown') {
+        // Advertise only the relayed address while judged unreachable (a direct one would only cost dial timeouts).
+        this.#d.peers.request('session', { type: 'setReachability', firewalled: next === 'firewalled' }, { timeoutMs: 5_000 }).catch(() => {});
+        if (next === 'direct') this.#lostReason = 'reachable directly: tunnel no longer needed';
         this.#fw.handle({ type: 'set-firewalled', firewalled: next === 'firewalled' }, this.#d.now());
         if (next === 'firewalled') this.#nextDiscovery = this.#d.now();
         this.#run();
@@ -259,7 +263,10 @@ export class RelayClient {
     const started = this.#d.now();
     this.#nextDiscovery = started + this.#cfg.discoveryIntervalMs;
     try {
-      await Promise.all([this.#fromPeerDb(), this.#fromDht(), this.#fromRelayLists()]);
+      // The 16 rendezvous lookups are the costly part: every round while few relays are known, else every 10th.
+      const dht = this.#fw.candidates(started).length < 4 || this.#rounds % 10 === 0;
+      this.#rounds++;
+      await Promise.all([this.#fromPeerDb(), dht ? this.#fromDht() : Promise.resolve(), this.#fromRelayLists()]);
     } finally {
       this.#discovering = false;
       this.#run();

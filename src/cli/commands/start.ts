@@ -87,6 +87,9 @@ export function registerStart(program: Command): void {
         web: s.web === null || s.web === undefined ? undefined : { port: s.web, host: s.webHost },
         logLevel: logLevel as LogLevel,
         limits,
+        // config.json may hold "relayService" / "relayClient" objects (docs/API.md "Relays")
+        relayService: (s as { relayService?: Record<string, unknown> }).relayService,
+        relayClient: (s as { relayClient?: Record<string, unknown> }).relayClient,
       } as Parameters<typeof NodeClass.start>[0]);
 
       // With --web the node's own web server (UI + control API + /metrics) is the control endpoint;

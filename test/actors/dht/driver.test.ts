@@ -50,11 +50,11 @@ class FakeNet {
 
   constructor(readonly clock: Clock = systemClock) {}
 
-  add(init: ConstructorParameters<typeof DhtCore>[1] extends infer I ? Partial<I> : never = {}): Peer {
+  add(init: ConstructorParameters<typeof DhtCore>[1] extends infer I ? Partial<I> : never = {}, keyspace?: ConstructorParameters<typeof DhtCore>[0]['keyspace']): Peer {
     const i = this.peers.length;
     const pubkey = publicKeyFromSeed(new Uint8Array(32).fill(i + 1));
     const addr: PeerAddr = { ip: '127.0.0.1', port: 20_000 + i, transport: 'tcp', pubkeyHint: pubkey };
-    const core = new DhtCore({ random: createRandom(i + 1) }, { localPubkey: pubkey, queryTimeoutMs: 500, ...init });
+    const core = new DhtCore({ random: createRandom(i + 1), ...(keyspace ? { keyspace } : {}) }, { localPubkey: pubkey, queryTimeoutMs: 500, ...init });
     const peer = { addr, core, contacts: [], sent: [] } as unknown as Peer;
     const session: DhtSessionPort = {
       request: async (to, messageType, payload) => {
@@ -145,7 +145,7 @@ describe('DhtDriver over a fake session', () => {
   it('feeds error envelopes to the core as typed errors and unreachable peers as failures', async () => {
     const n = net();
     const a = n.add();
-    const b = n.add();
+    const b = n.add({}, { shareKeyFor: () => sharePub }); // rollback protection needs a head b can verify
     const c = n.add();
     a.contacts = [b.addr, c.addr];
     n.down.add(2);

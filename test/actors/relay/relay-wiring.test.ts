@@ -22,7 +22,10 @@ import { MessageType } from '../../../src/protocol/registry.js';
 import { relayRegisterCodec, relayStreamCodec } from '../../../src/protocol/relay-messages.js';
 import { checkRelayAnnouncement, decodeRelayAnnouncement, relayAnnouncementKeys } from '../../../src/protocol/relay-announcement.js';
 import { parseBootstrapPeer } from '../../../src/actors/session/bootstrap.js';
-import { ScpError } from '../../../src/errors.js';
+import { ProtocolError, ScpError } from '../../../src/errors.js';
+import { decideReachability } from '../../../src/actors/relay/relay-client.js';
+import { ReachabilityExtMessageType, reachabilityProbeCodec, reachabilityResultCodec } from '../../../src/protocol/reachability-ext.js';
+import { routeRequest } from '../../../src/actors/session/dispatch.js';
 
 const T0 = 1_700_000_000_000;
 const RELAY_CAPS = { dht: true, store: false, relay: true, contentSeed: false, mobileLight: false };
@@ -53,6 +56,16 @@ describe('FirewalledClient candidates and rotation', () => {
     expect(one).toHaveLength(1); // its handshake entry and its announcement are one relay (same address)
     expect(one[0]!.sources).toEqual(['peer', 'dht']);
     expect(list.find((x) => x.addr.ip === '10.0.0.2')?.source).toBe('lan');
+  });
+
+  it('a relay known by address only (LAN, config) takes its key from a later entry for the same address', () => {
+    const c = client();
+    const lanOnly: RelayCandidate = { addr: addr(5, false), source: 'lan', capabilities: RELAY_CAPS, capabilitiesSeenAt: T0, lastSeen: T0 };
+    c.handle({ type: 'peers', peers: [lanOnly, peer(5)] }, T0);
+    const list = c.candidates(T0);
+    expect(list).toHaveLength(1);
+    expect(list[0]).toMatchObject({ source: 'lan', sources: ['lan', 'peer'] });
+    expect(list[0]!.addr.pubkeyHint).toEqual(key(5));
   });
 
   it('new candidates while waiting start a registration at once', () => {
@@ -266,5 +279,25 @@ describe('RelayService', () => {
     expect(r).toEqual({ error: 'unsupported message type' });
     const list = await h.svc.wire({ from: from(1, 11), messageType: MessageType.RELAY_LIST_REQUEST, reqId: 2, payload: (await import('../../../src/protocol/relay-messages.js')).relayListRequestCodec.encode({ maxCount: 4 }) });
     expect('payload' in list).toBe(true);
+  });
+});
+
+describe('dial-back reachability (extension 4090)', () => {
+  it('decides direct on any success, firewalled when every judging peer failed, else keeps the state', () => {
+    expect(decideReachability('unknown', [])).toBe('unknown');
+    expect(decideReachability('unknown', ['unsupported', 'failed'])).toBe('unknown');
+    expect(decideReachability('direct', ['unsupported'])).toBe('direct');
+    expect(decideReachability('unknown', ['unreachable', 'unsupported'])).toBe('firewalled');
+    expect(decideReachability('firewalled', ['unreachable', 'reachable'])).toBe('direct');
+  });
+
+  it('the probe and its answer round-trip, are routed to the session, and bad input is a typed error', () => {
+    const addrs: PeerAddr[] = [{ ip: '10.0.0.1', port: 7001, transport: 'tcp', pubkeyHint: key(1) }, { ip: '::1', port: 7000, transport: 'quic', pubkeyHint: null }];
+    expect(reachabilityProbeCodec.decode(reachabilityProbeCodec.encode({ addrs }))).toEqual({ addrs });
+    expect(reachabilityResultCodec.decode(reachabilityResultCodec.encode({ reachable: true }))).toEqual({ reachable: true });
+    expect(routeRequest(ReachabilityExtMessageType.REACHABILITY_PROBE)).toMatchObject({ kind: 'actor', owner: 'session', responseType: 4090 });
+    expect(() => reachabilityProbeCodec.decode(new Uint8Array([0xa1, 0x65, 0x61, 0x64, 0x64, 0x72, 0x73, 0x01]))).toThrow(ProtocolError);
+    const five = Array.from({ length: 5 }, () => addrs[0]!);
+    expect(() => reachabilityProbeCodec.encode({ addrs: five })).toThrow();
   });
 });

@@ -182,7 +182,7 @@ describe('fuzz: the frame path after the handshake', () => {
           core.handleTimeout(p.now + 120_000);
           pump();
           expect(closes.length).toBeLessThanOrEqual(1);
-          for (const c of closes) expect([...ALLOWED_ENVELOPE_CLOSES, 'request-stalled', 'local']).toContain(c);
+          for (const c of closes) expect([...ALLOWED_ENVELOPE_CLOSES, 'request-stalled', 'frame-timeout', 'local']).toContain(c);
         },
       ),
       { numRuns: 200 },

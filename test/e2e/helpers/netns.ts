@@ -46,9 +46,10 @@ export function netnsSkipReason(): string | undefined {
     const probe = `${PREFIX}-${process.pid}-probe`;
     try {
       run('ip', ['netns', 'add', probe]);
-      run('ip', ['netns', 'exec', probe, 'iptables', '-S']);
+      // The firewall needs connection tracking (the kernel's nf_conntrack), not just the iptables binary.
+      run('ip', ['netns', 'exec', probe, 'iptables', '-A', 'INPUT', '-m', 'conntrack', '--ctstate', 'ESTABLISHED', '-j', 'ACCEPT']);
     } catch (e) {
-      return `cannot create a network namespace with iptables: ${(e as Error).message.split('\n')[0]}`;
+      return `cannot create a network namespace with an iptables conntrack rule: ${(e as Error).message.split('\n')[0]}`;
     } finally {
       try {
         run('ip', ['netns', 'del', probe]);

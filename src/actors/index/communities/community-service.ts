@@ -63,6 +63,8 @@ const BROWSE_MAX_LIMIT = 500;
 const MEMBER_LIST_ENTRIES = 64;
 const PUBLIC_LIST_ENTRIES = 64;
 const INFO_SEED_PEERS = 8;
+/** Directory members asked GET_COMMUNITY_STATUS by listCommunityParticipants only up to this many (see there). */
+const STATUS_ASK_MAX = 64;
 
 export interface CommunityServiceDeps {
   ctx: ActorContext;
@@ -441,10 +443,16 @@ export function createCommunityService(d: CommunityServiceDeps) {
         const c = joined(req?.communityId);
         await pull(c).catch(() => undefined);
         const members = (await gatherMembers(c)).filter((m) => !m.self);
+        // Classic-only entries must answer GET_COMMUNITY_STATUS (the record cannot drop leavers). Members with a signed
+        // directory record are asked too (for their name and reachability) only in small communities: in a large one
+        // that would be one request per member; their live join record is their own signed "joined".
+        const askDirectory = members.filter((m) => m.source !== 'dht').length <= STATUS_ASK_MAX;
         const out = await mapLimit(members, FAN_OUT, async (m): Promise<CommunityParticipant | null> => {
-          const st = await memberStatus(c, m);
-          // Signed directory records are proof enough; a classic rendezvous entry must answer "joined".
-          if (st.joined !== true && m.source === 'dht') return null;
+          const st = m.source === 'dht' || askDirectory ? await memberStatus(c, m) : { joined: true, name: null };
+          // A classic rendezvous entry must answer "joined". A signed directory record is enough while the member is
+          // unreachable, but not against the member itself saying "not joined" (a left member whose tombstone was lost;
+          // the session checked its key against the record's address hint).
+          if (st.joined === false || (st.joined !== true && m.source === 'dht')) return null;
           return {
             nodePubkey: m.nodePubkey,
             addresses: m.addrs.map(formatAddr),
