@@ -43,9 +43,11 @@ import {
   messageTypeName,
   rateClassOf,
   responseTypeFor,
+  type RateClass,
   type DecodedRequest,
   type RequestType,
 } from '../../protocol/registry.js';
+import { relayStreamCodec } from '../../protocol/relay-messages.js';
 import { routeRequest } from './dispatch.js';
 import type { RateLimiter } from './rate-limiter.js';
 import {
@@ -544,7 +546,7 @@ export class ConnectionCore {
     }
     // The reference counts every request first (unknown types included, as "other"), then routes, then decodes.
     if (this.#rateLimit && this.#rateLimiter && this.#identity) {
-      const d = this.#rateLimiter.check(this.#identity, rateClassOf(env.type), now);
+      const d = this.#rateLimiter.check(this.#identity, requestRateClass(env), now);
       if (!d.ok) return this.#answerNow(entry, d.wireText, now);
     }
     const route = routeRequest(env.type);
@@ -741,3 +743,21 @@ function asProtocolError(e: unknown, where: string): ProtocolError {
 }
 
 export type { RequestType };
+
+/**
+ * The limiter class a request counts against. A RELAY_STREAM in tunnel mode carries another node's request to the
+ * firewalled node behind the relay: it counts as that inner request (a GET_CHUNK as `chunk`), not as `relay`, whose
+ * 180-a-minute cap would hold a relayed download to about 3 chunks a second. The relay bounds tunnels itself
+ * (queue depth, throughput caps, quotas). Control streams and anything undecodable stay `relay`.
+ */
+function requestRateClass(env: Envelope): RateClass {
+  if (env.type !== MessageType.RELAY_STREAM) return rateClassOf(env.type);
+  try {
+    const stream = relayStreamCodec.decode(env.payload);
+    if (stream.kind !== 'content') return 'relay';
+    const inner = decodeEnvelope(stream.payload);
+    return isRequestType(inner.type) && inner.type !== MessageType.RELAY_STREAM ? rateClassOf(inner.type) : 'relay';
+  } catch {
+    return 'relay';
+  }
+}

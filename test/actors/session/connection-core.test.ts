@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { RateLimiter } from '../../../src/actors/session/rate-limiter.js';
-import { decodeEnvelope, encodeEnvelopeFrame, FLAG_RESPONSE } from '../../../src/protocol/envelope.js';
+import { decodeEnvelope, encodeEnvelope, encodeEnvelopeFrame, FLAG_RESPONSE } from '../../../src/protocol/envelope.js';
 import { FrameReader } from '../../../src/protocol/frame.js';
 import { NonceTracker } from '../../../src/protocol/handshake.js';
 import { MessageType } from '../../../src/protocol/registry.js';
-import { getManifestCodec } from '../../../src/protocol/transfer-messages.js';
+import { getChunkCodec, getManifestCodec } from '../../../src/protocol/transfer-messages.js';
+import { relayStreamCodec } from '../../../src/protocol/relay-messages.js';
 import { pexOfferCodec } from '../../../src/protocol/pex.js';
 import { Pair, T0 } from './pair.js';
 
@@ -168,6 +169,21 @@ describe('ConnectionCore: envelopes', () => {
     p.drive();
     const rs = p.take(p.a, 'response');
     expect(rs.map((r) => r.error)).toEqual([undefined, undefined, 'fetch request rate limit exceeded']);
+  });
+
+  it('a tunnelled RELAY_STREAM counts as its inner request (GET_CHUNK: chunk class), a control stream as relay', () => {
+    const limiter = new RateLimiter({ limits: { relay: 2, chunk: 100 } });
+    const p = open({ bComponents: { rateLimiter: limiter } });
+    const inner = encodeEnvelope({ type: MessageType.GET_CHUNK, reqId: 1, flags: 0, payload: getChunkCodec.encode({ contentId: new Uint8Array(32), chunkIndex: 0 }) });
+    const stream = (kind: 'content' | 'control') => relayStreamCodec.encode({ relaySlotId: 7n, streamId: 0, kind, payload: kind === 'content' ? inner : new Uint8Array([0xa0]) });
+    for (let i = 0; i < 5; i++) p.a.core.request({ type: MessageType.RELAY_STREAM, payload: stream('content') }, p.now);
+    for (let i = 0; i < 3; i++) p.a.core.request({ type: MessageType.RELAY_STREAM, payload: stream('control') }, p.now);
+    p.drive();
+    for (const e of p.take(p.b, 'inbound-request')) p.b.core.respond(e.id, { payload: relayStreamCodec.encode({ relaySlotId: 7n, streamId: 0, kind: 'control', payload: new Uint8Array(0) }) }, p.now);
+    p.drive();
+    const rs = p.take(p.a, 'response').map((r) => r.error);
+    expect(rs.slice(0, 5)).toEqual([undefined, undefined, undefined, undefined, undefined]);
+    expect(rs.slice(5)).toEqual([undefined, undefined, 'relay request rate limit exceeded']);
   });
 
   it('times a request out on the virtual clock, then closes a stalled stream', () => {
