@@ -70,6 +70,12 @@ export interface DownloadJobInit {
   requestTimeoutMs?: number;
   /** First rest of a peer that answers "rate limit exceeded" (doubles per rest, ≤ 30 s). Default 2 s. */
   rateLimitRestMs?: number;
+  /**
+   * While the swarm makes no progress (or has no usable peer), `providers()` is asked again this often and new
+   * ones join: a publisher that moved (a new relay route after its relay died) or seeders that came online.
+   * Default 5 s; 0 = never.
+   */
+  providerRefreshMs?: number;
   /** Providers probed at once with GET_CHUNK_HASHES. Default 8. */
   probeConcurrency?: number;
   policy?: Omit<SwarmSchedulerInit, 'chunkCount' | 'verified' | 'peers'>;
@@ -128,6 +134,8 @@ export class DownloadJob {
   #running: Promise<DownloadJobResult> | undefined;
   /** Peers resting after a rate-limit answer → the timer that brings them back. */
   readonly #resting = new Map<string, TimerHandle>();
+  #refreshTimer: TimerHandle | undefined;
+  #bytesAtLastRefresh = -1;
   readonly #rests = new Map<string, number>();
 
   constructor(components: DownloadJobComponents, init: DownloadJobInit) {
@@ -422,10 +430,45 @@ export class DownloadJob {
       }
       s.start(this.#c.clock.now());
       this.#drain();
+      this.#armRefresh(s);
     }).finally(() => {
       this.#loop = undefined;
       this.#clearTimer();
+      if (this.#refreshTimer !== undefined) this.#c.clock.clearTimeout(this.#refreshTimer);
+      this.#refreshTimer = undefined;
     });
+  }
+
+  #armRefresh(s: SwarmScheduler): void {
+    const every = this.#init.providerRefreshMs ?? 5_000;
+    if (every <= 0) return;
+    this.#refreshTimer = this.#c.clock.setTimeout(() => {
+      this.#refreshTimer = undefined;
+      void this.#refreshProviders(s).finally(() => {
+        if (s === this.#scheduler && !s.finished && !this.#stopMode && this.#loop) this.#armRefresh(s);
+      });
+    }, every);
+  }
+
+  /** No progress since the last look (or nobody left to ask): look for providers again and let new ones join. */
+  async #refreshProviders(s: SwarmScheduler): Promise<void> {
+    const done = this.bytesDone;
+    const stuck = done === this.#bytesAtLastRefresh || s.activePeers === 0;
+    this.#bytesAtLastRefresh = done;
+    if (!stuck) return;
+    let fresh: PeerAddr[];
+    try {
+      fresh = await this.#init.providers();
+    } catch {
+      return;
+    }
+    if (s !== this.#scheduler || s.finished || this.#stopMode) return;
+    for (const p of dedupe(fresh)) {
+      const key = peerAddrKey(p);
+      if (this.#peers.has(key)) continue;
+      this.#peers.set(key, p);
+      this.#input({ type: 'peerAdded', peer: key });
+    }
   }
 
   #drain(): void {

@@ -70,7 +70,7 @@ function job(
   c: Content,
   request: PeerRequest,
   providers: PeerAddr[],
-  opts: { id?: string; store?: DownloadStore; target?: string; known?: 'full' | 'bare'; penalties?: string[] } = {},
+  opts: { id?: string; store?: DownloadStore; target?: string; known?: 'full' | 'bare'; penalties?: string[]; providerRefreshMs?: number } = {},
 ): DownloadJob {
   const bare = opts.known === 'bare';
   return new DownloadJob(
@@ -93,6 +93,7 @@ function job(
       policy: { failureBackoffBaseMs: 5, maxBackoffMs: 20, stallRoundMs: 10 },
       flush: { maxDirtyChunks: 2, maxDirtyMs: 20 },
       checkFreeSpace: false,
+      ...(opts.providerRefreshMs !== undefined ? { providerRefreshMs: opts.providerRefreshMs } : {}),
     },
   );
 }
@@ -158,6 +159,31 @@ describe('DownloadJob against in-memory seeders', () => {
     expect(r.fetchedChunks).toBe(16 - firstRun.size);
     for (const i of good.asked) expect(firstRun.has(i)).toBe(false);
     expect(store.bitmap('resume-1')).toBeUndefined();
+  });
+
+  it('a provider that vanishes mid-download is replaced by one found on a later look (no resume needed)', async () => {
+    const c = await makeContent(16 * CHUNK_SIZE);
+    const first = makeSeeder('slow', { latencyMs: 5 });
+    const second = makeSeeder();
+    await seedAll(c, [first, second]);
+    const net = fakeNetwork([first, second]).request;
+    const providers: PeerAddr[] = [first.addr];
+    let chunksFromFirst = 0;
+    // The first provider becomes unreachable after 6 chunk requests (its relay died, say); only then is the
+    // second one findable.
+    const request: PeerRequest = (peer, type, payload, o) => {
+      if (peer.port === first.addr.port && type === MessageType.GET_CHUNK && ++chunksFromFirst > 6) {
+        if (providers.length === 1) providers.push(second.addr);
+        return Promise.reject(ScpError.unreachable(`127.0.0.1:${peer.port}`, 'connection refused'));
+      }
+      return net(peer, type, payload, o);
+    };
+    const target = newTarget();
+    await prepare(target);
+    const r = await job(c, request, providers, { target, providerRefreshMs: 50 }).run();
+    await expectFile(target, c.data);
+    expect(second.asked.length).toBeGreaterThan(0);
+    expect(r.fetchedChunks).toBe(16);
   });
 
   it('pause keeps the partial file and bitmap; a new job continues from them', async () => {
