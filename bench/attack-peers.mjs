@@ -1,7 +1,8 @@
 // The hostile peers of bench/attack.bench.mjs, in a process of their own (their CPU is the attack's, not the
 // bench's event loop). Built from the package's own protocol core (dist/): each attacker completes a genuine
 // SCP2P handshake through a ConnectionCore initiator, then misbehaves:
-//   flood     pipelines requests (GET_MANIFEST, FIND_NODE, PEX_REQUEST, GET_CHUNK_HASHES, unknown types) with 32 in
+//   flood     pipelines requests (GET_MANIFEST, FIND_NODE, PEX_REQUEST, GET_CHUNK_HASHES, GET_CHUNK of unknown
+//             content (of the real file with `greedy`), unknown types) with 32 in
 //             flight on one identity, forever (the per-identity rate limits answer most of it with error texts);
 //   churn     a new identity every connection: handshake, 20 requests, hang up (a Sybil flood of the limiter);
 //   slowloris a frame's length prefix, then a byte every 2 s (cut off by the node's frame timeout, then again);
@@ -104,7 +105,9 @@ const REQUESTS = [
   () => [MessageType.FIND_NODE, findNodeCodec.encode({ targetNodeId: rnd(20) })],
   () => [MessageType.PEX_REQUEST, pexRequestCodec.encode({ maxPeers: 64 })],
   () => [MessageType.GET_CHUNK_HASHES, getChunkHashesCodec.encode({ contentId })],
-  () => [MessageType.GET_CHUNK, getChunkCodec.encode({ contentId, chunkIndex: Math.floor(Math.random() * 8) })],
+  // Chunks of content the node does not have: a flooder fetching the real file is a greedy downloader, which the
+  // seeder shares its upload with fairly (per-peer read slots) rather than refuses; SCP2P_ATTACK_GREEDY=1 adds that.
+  () => [MessageType.GET_CHUNK, getChunkCodec.encode({ contentId: args.greedy ? contentId : rnd(32), chunkIndex: Math.floor(Math.random() * 8) })],
   () => [0x7777, rnd(16)],
 ];
 

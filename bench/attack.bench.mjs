@@ -6,12 +6,14 @@
 // Prints both speeds and the ratio attacked / undisturbed (mean of the runs before and after; goal ≥ 0.8), and
 // the attackers' counters. Every download is checked (SHA-256) and a fresh downloader node is used each time.
 // Options: SCP2P_ATTACK_MIB (file size, default 128), SCP2P_ATTACK_INTENSITY (attackers per kind ×, default 1),
-// SCP2P_ATTACK_KINDS (comma list of flood,churn,slowloris,garbage,corrupt; default all).
+// SCP2P_ATTACK_KINDS (comma list of flood,churn,slowloris,garbage,corrupt; default all), SCP2P_ATTACK_NICE (a nice
+// value for the attackers' process, e.g. 19, to tell CPU contention on a shared machine from the node's own cost),
+// SCP2P_ATTACK_GREEDY=1 (the flooders also fetch chunks of the real file: bandwidth the seeder shares, not refuses).
 // Imports the built package: `npm run build` first.
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { setPriority, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -27,6 +29,8 @@ const MIB = 1 << 20;
 const sizeMiB = Number(process.env.SCP2P_ATTACK_MIB ?? 128);
 const intensity = Number(process.env.SCP2P_ATTACK_INTENSITY ?? 1);
 const kinds = process.env.SCP2P_ATTACK_KINDS?.split(',');
+const greedy = process.env.SCP2P_ATTACK_GREEDY === '1';
+const niceness = process.env.SCP2P_ATTACK_NICE !== undefined ? Number(process.env.SCP2P_ATTACK_NICE) : undefined;
 const dir = mkdtempSync(join(tmpdir(), 'scp2p-bench-attack-'));
 const file = join(dir, 'blob.bin');
 
@@ -47,9 +51,11 @@ function makeFile() {
 const sha256 = (path) => createHash('sha256').update(readFileSync(path)).digest('hex');
 
 function startAttackers(targets, contentId, manifestId) {
-  const c = spawn(process.execPath, [join(root, 'bench/attack-peers.mjs'), JSON.stringify({ dist: distDir, targets, contentId, manifestId, file, intensity, kinds })], {
+  const c = spawn(process.execPath, [join(root, 'bench/attack-peers.mjs'), JSON.stringify({ dist: distDir, targets, contentId, manifestId, file, intensity, kinds, greedy })], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
+  // On one machine the attackers take CPU from the nodes too; a nice value separates that from what refusing costs.
+  if (niceness !== undefined) setPriority(c.pid, niceness);
   let out = '';
   const ready = new Promise((resolve, reject) => {
     c.stdout.on('data', (b) => {

@@ -8,7 +8,7 @@ import { Node } from '../../dist/index.js';
 const cfg = JSON.parse(process.argv[2]);
 const node = await Node.start({
   dataDir: cfg.dataDir,
-  host: '127.0.0.1',
+  host: cfg.host ?? '127.0.0.1',
   listen: { tcp: 0, quic: null },
   bootstrap: cfg.bootstrap,
   hashThreads: 1,

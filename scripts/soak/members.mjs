@@ -14,8 +14,9 @@ export class InlineMember {
   node = undefined;
   addresses = [];
   id = undefined;
-  constructor(name, dataDir, bootstrap, syncIntervalMs) {
+  constructor(name, dataDir, bootstrap, syncIntervalMs, host = '127.0.0.1') {
     this.name = name;
+    this.host = host;
     this.dataDir = dataDir;
     this.bootstrap = bootstrap;
     this.syncIntervalMs = syncIntervalMs;
@@ -28,7 +29,7 @@ export class InlineMember {
     this.node = await Node.start({
       dataDir: this.dataDir,
       actorMode: 'inline',
-      host: '127.0.0.1',
+      host: this.host,
       listen: { tcp: 0, quic: null },
       bootstrap: this.bootstrap(),
       hashThreads: 1,
@@ -79,8 +80,9 @@ export class ChildMember {
   id = undefined;
   #pending = new Map();
   #next = 1;
-  constructor(name, dataDir, bootstrap, syncIntervalMs) {
+  constructor(name, dataDir, bootstrap, syncIntervalMs, host = '127.0.0.1') {
     this.name = name;
+    this.host = host;
     this.dataDir = dataDir;
     this.bootstrap = bootstrap;
     this.syncIntervalMs = syncIntervalMs;
@@ -90,7 +92,7 @@ export class ChildMember {
   }
   start(timeoutMs = 60_000) {
     fs.mkdirSync(this.dataDir, { recursive: true });
-    const child = fork(CHILD, [JSON.stringify({ dataDir: this.dataDir, bootstrap: this.bootstrap(), syncIntervalMs: this.syncIntervalMs })], {
+    const child = fork(CHILD, [JSON.stringify({ dataDir: this.dataDir, bootstrap: this.bootstrap(), syncIntervalMs: this.syncIntervalMs, host: this.host })], {
       serialization: 'advanced',
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
     });

@@ -8,7 +8,8 @@
  *
  * Env: SCP2P_SOAK_MINUTES (10) or SCP2P_SOAK_SECONDS, SCP2P_SOAK_NODES (50), SCP2P_SOAK_CHILDREN (6, worker-mode
  * nodes in child processes), SCP2P_SOAK_PUBLISHERS (5), SCP2P_SOAK_SEED, SCP2P_SOAK_MAX_FILE (bytes, 3 MiB),
- * SCP2P_SOAK_DOWNLOADS (in flight, 6), SCP2P_SOAK_CHURN=0 (no churn: a baseline for the same load). Then `npm run sim` runs the deterministic whole-node simulation.
+ * SCP2P_SOAK_DOWNLOADS (in flight, 6), SCP2P_SOAK_CHURN=0 (no churn: a baseline for the same load),
+ * SCP2P_SOAK_ONE_IP=1 (every node on 127.0.0.1 instead of one 127.0.x.y each). Then `npm run sim` runs the deterministic whole-node simulation.
  */
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
@@ -27,6 +28,7 @@ const maxFile = num('SCP2P_SOAK_MAX_FILE', 3 * 1024 * 1024);
 const maxDownloads = num('SCP2P_SOAK_DOWNLOADS', 6);
 const syncIntervalMs = 20_000;
 const churnOn = process.env.SCP2P_SOAK_CHURN !== '0';
+const oneIp = process.env.SCP2P_SOAK_ONE_IP === '1';
 const rnd = createRandom(seed);
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'scp2p-soak-'));
 const t0 = Date.now();
@@ -50,7 +52,11 @@ const publisherAddrs = () => members.filter((m) => m.publisher && m.up).flatMap(
 const newMember = (kind) => {
   const name = `${kind === 'child' ? 'c' : 'n'}${nextName++}`;
   const M = kind === 'child' ? ChildMember : InlineMember;
-  const m = new M(name, path.join(root, name), publisherAddrs, syncIntervalMs);
+  // One loopback address per node (Linux routes all of 127/8 to lo): peers look like distinct hosts, as in the
+  // field; SCP2P_SOAK_ONE_IP=1 puts every node on 127.0.0.1 (PEX then passes on ≤ 4 addresses per IP and offer).
+  const n = nextName - 1;
+  const host = oneIp ? '127.0.0.1' : `127.0.${1 + (n >> 8)}.${1 + (n & 255)}`;
+  const m = new M(name, path.join(root, name), publisherAddrs, syncIntervalMs, host);
   m.subs = [];
   members.push(m);
   return m;

@@ -106,14 +106,18 @@ describe('slow frames in the connection core (virtual clock)', () => {
 describe('slow and oversize frames against a live node', () => {
   const nodes: Node[] = [];
   const clients: WireClient[] = [];
+  const dirs: string[] = [];
   afterEach(async () => {
     for (const c of clients.splice(0)) c.close();
     await Promise.all(nodes.splice(0).map((n) => n.stop()));
+    for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
   });
 
   it('cuts a slowloris peer off after frameTimeoutMs while serving an honest peer, and drops an oversize prefix at once', async () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'scp2p-hostile-slow-'));
+    dirs.push(dataDir);
     const a = await Node.start({
-      dataDir: fs.mkdtempSync(path.join(os.tmpdir(), 'scp2p-hostile-slow-')),
+      dataDir,
       listen: { tcp: 0, quic: null },
       host: '127.0.0.1',
       connectionLimits: { frameTimeoutMs: 3_000 },
