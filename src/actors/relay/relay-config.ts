@@ -7,13 +7,15 @@ import { ScpError } from '../../errors.js';
 import { RELAY_ANNOUNCEMENT_MAX_TTL_SECS } from '../../protocol/limits.js';
 import { DEFAULT_DAILY_QUOTAS } from './quotas.js';
 import { RELAY_ANNOUNCE_INTERVAL_SECS } from './relay-directory.js';
-import { RELAY_DEFAULT_MAX_SLOTS, RELAY_SLOT_TTL_SECS } from './slot-table.js';
+import { RELAY_DEFAULT_MAX_SLOTS, RELAY_DEFAULT_MAX_SLOTS_PER_OWNER, RELAY_SLOT_TTL_SECS } from './slot-table.js';
 import { RELAY_DEFAULT_MAX_TUNNELS, TUNNEL_QUEUE_DEPTH, TUNNEL_TIMEOUT_MS } from './tunnel-core.js';
 import { RELAY_DIAL_TIMEOUT_MS, RELAY_REGISTER_TIMEOUT_MS, TUNNEL_RECHECK_MS } from './firewalled-client.js';
 
 /** `Node.start({ relayService })`: the relay role (on with capabilities.relay). */
 export interface RelayServiceConfig {
   maxSlots: number;
+  /** Live slots one identity may hold (one client must not take them all). */
+  maxSlotsPerOwner: number;
   maxTunnels: number;
   slotTtlSecs: number;
   /** Bytes/s through one tunnel; null = no cap. */
@@ -43,6 +45,7 @@ export interface RelayClientConfig {
 
 export const DEFAULT_RELAY_SERVICE: Readonly<RelayServiceConfig> = Object.freeze({
   maxSlots: RELAY_DEFAULT_MAX_SLOTS,
+  maxSlotsPerOwner: RELAY_DEFAULT_MAX_SLOTS_PER_OWNER,
   maxTunnels: RELAY_DEFAULT_MAX_TUNNELS,
   slotTtlSecs: RELAY_SLOT_TTL_SECS,
   maxTunnelBps: null,
@@ -88,6 +91,7 @@ export function readRelayActorConfig(cfg: Record<string, unknown>): RelayActorCo
   const c = DEFAULT_RELAY_CLIENT;
   const service: RelayServiceConfig = {
     maxSlots: int(svc, 'maxSlots', d.maxSlots, 0),
+    maxSlotsPerOwner: int(svc, 'maxSlotsPerOwner', d.maxSlotsPerOwner, 1),
     maxTunnels: int(svc, 'maxTunnels', typeof cfg.maxTunnels === 'number' ? cfg.maxTunnels : d.maxTunnels, 0),
     slotTtlSecs: int(svc, 'slotTtlSecs', d.slotTtlSecs, 1),
     maxTunnelBps: nullableInt(svc, 'maxTunnelBps'),

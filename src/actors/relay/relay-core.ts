@@ -60,6 +60,7 @@ export interface RelayCoreInit {
   /** The relay role (capability `relay`); off by default. RELAY_LIST_REQUEST is served either way. */
   enabled?: boolean;
   maxSlots?: number;
+  maxSlotsPerOwner?: number;
   maxTunnels?: number;
   slotTtlSecs?: number;
   quotas?: Partial<DailyQuotaLimits>;
@@ -85,7 +86,7 @@ export class RelayCore {
     this.tunnels = new TunnelCore({ ...init.tunnel, maxTunnels: init.maxTunnels }, now);
     this.slots = new SlotTable(
       { random: components.random },
-      { maxSlots: init.maxSlots, slotTtlSecs: init.slotTtlSecs, isIdReserved: (id) => this.tunnels.hasTunnel(id) },
+      { maxSlots: init.maxSlots, maxSlotsPerOwner: init.maxSlotsPerOwner, slotTtlSecs: init.slotTtlSecs, isIdReserved: (id) => this.tunnels.hasTunnel(id) },
     );
     this.quotas = new DailyQuotas(init.quotas);
     this.directory = new RelayDirectory({ maxEntries: init.maxDirectoryEntries });

@@ -64,6 +64,7 @@ export class RelayService {
       {
         enabled,
         maxSlots: cfg.maxSlots,
+        maxSlotsPerOwner: cfg.maxSlotsPerOwner,
         maxTunnels: cfg.maxTunnels,
         slotTtlSecs: cfg.slotTtlSecs,
         quotas: {

@@ -37,6 +37,11 @@ export interface SlotTableComponents {
 export interface SlotTableInit {
   slotTtlSecs?: number;
   maxSlots?: number;
+  /**
+   * Live slots one identity may hold (default 2: a firewalled node plus one rotation); without it one client
+   * could take every slot and lock out other publishers.
+   */
+  maxSlotsPerOwner?: number;
   /** How many RELAY_CONNECT requesters a slot remembers (oldest forgotten first). */
   maxConnectedPerSlot?: number;
   /** Ids that must not be handed out even if no slot holds them (e.g. live tunnels that outlived their slot). */
@@ -47,12 +52,16 @@ const NOT_FOUND = { ok: false, code: 'not-found', wireText: ErrorText.RELAY_SLOT
 const MISMATCH = { ok: false, code: 'owner-mismatch', wireText: ErrorText.RELAY_SLOT_OWNER_MISMATCH } as const;
 const FULL = { ok: false, code: 'full', wireText: RELAY_SLOTS_FULL_TEXT } as const;
 
+/** Live slots one identity may hold at once (see SlotTableInit.maxSlotsPerOwner). */
+export const RELAY_DEFAULT_MAX_SLOTS_PER_OWNER = 2;
+
 export const unixSecs = (nowMs: number): bigint => BigInt(Math.floor(nowMs / 1000));
 
 export class SlotTable {
   readonly #random: Random;
   readonly #ttl: bigint;
   readonly #maxSlots: number;
+  readonly #maxPerOwner: number;
   readonly #maxConnected: number;
   readonly #reserved: (id: bigint) => boolean;
   readonly #slots = new Map<bigint, RelaySlot>();
@@ -61,6 +70,7 @@ export class SlotTable {
     this.#random = components.random;
     this.#ttl = BigInt(init.slotTtlSecs ?? RELAY_SLOT_TTL_SECS);
     this.#maxSlots = init.maxSlots ?? RELAY_DEFAULT_MAX_SLOTS;
+    this.#maxPerOwner = init.maxSlotsPerOwner ?? RELAY_DEFAULT_MAX_SLOTS_PER_OWNER;
     this.#maxConnected = init.maxConnectedPerSlot ?? 16;
     this.#reserved = init.isIdReserved ?? (() => false);
   }
@@ -84,6 +94,9 @@ export class SlotTable {
       return { ok: true, slot, created: false };
     }
     if (this.#slots.size >= this.#maxSlots) return FULL;
+    let mine = 0;
+    for (const sl of this.#slots.values()) if (sl.owner === owner && sl.expiresAt > unixSecs(now)) mine++;
+    if (mine >= this.#maxPerOwner) return FULL;
     const slot: RelaySlot = { id: this.#freshId(), owner, expiresAt, connected: new Set(), requester: null };
     this.#slots.set(slot.id, slot);
     return { ok: true, slot, created: true };

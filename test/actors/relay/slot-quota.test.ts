@@ -55,6 +55,18 @@ describe('SlotTable', () => {
     expect(t.liveOwners(T0 + 600_000)).toEqual(new Set(['b', 'c']));
   });
 
+  it('one identity holds at most maxSlotsPerOwner live slots (renewals unaffected); others still get theirs', () => {
+    const t = new SlotTable({ random: createRandom(4) }, { maxSlots: 64, maxSlotsPerOwner: 2 });
+    const a1 = t.register('a', null, T0);
+    const a2 = t.register('a', null, T0);
+    expect(a1.ok && a2.ok).toBe(true);
+    expect(t.register('a', null, T0)).toMatchObject({ ok: false, code: 'full', wireText: RELAY_SLOTS_FULL_TEXT });
+    if (a1.ok) expect(t.register('a', a1.slot.id, T0 + 1000)).toMatchObject({ ok: true, created: false });
+    expect(t.register('b', null, T0)).toMatchObject({ ok: true });
+    // Once a's slots expire it may register again.
+    expect(t.register('a', null, T0 + 3_600_000)).toMatchObject({ ok: true });
+  });
+
   it('never hands out a reserved id or zero', () => {
     const r = createRandom(9);
     const first = randomU64(createRandom(9));
@@ -71,7 +83,7 @@ describe('SlotTable', () => {
     );
     fc.assert(
       fc.property(fc.integer(), fc.array(op, { maxLength: 60 }), (seed, ops) => {
-        const t = new SlotTable({ random: createRandom(seed) }, { maxSlots: 5 });
+        const t = new SlotTable({ random: createRandom(seed) }, { maxSlots: 5, maxSlotsPerOwner: 100 });
         const model = new Map<bigint, { owner: string; exp: bigint }>();
         const ever: bigint[] = [];
         let now = T0;
