@@ -18,8 +18,11 @@ export const LAN_BROADCAST_ADDRESS = '255.255.255.255';
 export interface LanDiscoveryInit {
   /** 16 random bytes per process start (the worker draws them from node:crypto). */
   instanceId: Uint8Array;
-  /** Our TLS/TCP listen port, announced to the LAN. */
-  tcpPort: number;
+  /**
+   * Our TLS/TCP listen port, announced to the LAN; null = listen only (a node with no listener announces nothing
+   * but still hears others, relays among them).
+   */
+  tcpPort: number | null;
   capabilities: Capabilities | null;
   intervalMs?: number;
   port?: number;
@@ -37,7 +40,7 @@ export type LanDropReason = 'undecodable' | 'own' | 'version-0' | 'bad-port' | '
 
 export class LanDiscoveryCore {
   readonly #instanceId: Uint8Array;
-  #tcpPort: number;
+  #tcpPort: number | null;
   #capabilities: Capabilities | null;
   readonly #intervalMs: number;
   readonly #port: number;
@@ -52,7 +55,9 @@ export class LanDiscoveryCore {
     if (!(init.instanceId instanceof Uint8Array) || init.instanceId.length !== LAN_INSTANCE_ID_BYTES) {
       throw ScpError.badInput(`LAN instance id must be ${LAN_INSTANCE_ID_BYTES} bytes`);
     }
-    if (!Number.isInteger(init.tcpPort) || init.tcpPort < 1 || init.tcpPort > 65_535) throw ScpError.badInput('LAN tcpPort must be 1..65535');
+    if (init.tcpPort !== null && (!Number.isInteger(init.tcpPort) || init.tcpPort < 1 || init.tcpPort > 65_535)) {
+      throw ScpError.badInput('LAN tcpPort must be 1..65535 (or null: listen only)');
+    }
     this.#instanceId = init.instanceId.slice();
     this.#tcpPort = init.tcpPort;
     this.#capabilities = init.capabilities;
@@ -63,7 +68,7 @@ export class LanDiscoveryCore {
 
   /** Begins announcing: the first broadcast is due immediately. */
   start(now: number): void {
-    this.#next = now;
+    this.#next = this.#tcpPort === null ? undefined : now;
   }
 
   stop(): void {
@@ -77,6 +82,7 @@ export class LanDiscoveryCore {
 
   /** Our announcement bytes as sent now. */
   announcement(): Uint8Array {
+    if (this.#tcpPort === null) throw ScpError.badInput('a listen-only LAN discovery announces nothing');
     return lanAnnouncementCodec.encode({
       version: LAN_ANNOUNCEMENT_VERSION,
       instanceId: this.#instanceId,

@@ -205,12 +205,13 @@ export class SessionManager {
       const r = this.#db.upsert(addr, now, { source: 'bootstrap' });
       r.nextDialAt = 0;
     }
-    if (this.#init.lanDiscovery && this.#listeners.tcp) {
+    if (this.#init.lanDiscovery) {
       const instanceId = this.#c.randomBytes(16);
       try {
         this.#lan = await LanSocket.open({
           instanceId,
-          tcpPort: this.#listeners.tcp.address.port,
+          // No listener: hear the LAN (relays, peers to dial out to) without announcing anything.
+          tcpPort: this.#listeners.tcp?.address.port ?? null,
           capabilities: this.#init.capabilities,
           port: this.#init.lanPort,
           clock: this.#c.clock,

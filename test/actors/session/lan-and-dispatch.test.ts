@@ -34,6 +34,17 @@ describe('LanDiscoveryCore', () => {
     expect(c.nextDeadline()).toBe(103_000);
   });
 
+  it('listen-only (no TCP listener): never broadcasts, still hears a relay announced on the LAN', () => {
+    const c = new LanDiscoveryCore({}, { instanceId: OWN, tcpPort: null, capabilities: null });
+    c.start(0);
+    c.handleTimeout(60_000);
+    expect(c.nextDeadline()).toBeUndefined();
+    const relay = lanAnnouncementCodec.encode({ version: 2, instanceId: OTHER, tcpPort: 7100, capabilities: { ...NO_CAPABILITIES, relay: true } });
+    c.handle({ kind: 'datagram', data: relay, fromIp: '10.0.0.9', fromPort: 46123 }, 60_000);
+    expect(c.pollEffect()).toMatchObject({ kind: 'peer-discovered', addr: { ip: '10.0.0.9', port: 7100 }, capabilities: { relay: true } });
+    expect(c.pollEffect()).toBeUndefined();
+  });
+
   it('turns the reference announcement into a peer, ignoring our own, version 0 and garbage', () => {
     const c = lan();
     c.handle({ kind: 'datagram', data: Buffer.from(REF_HEX, 'hex'), fromIp: '192.168.1.20', fromPort: 46123 }, 0);
