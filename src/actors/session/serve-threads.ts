@@ -4,8 +4,9 @@
  *
  * Two event loops accepting from one descriptor means two handles own it: whichever closes first closes it for
  * both, and the second close could hit the number if something reused it in between (Node 20 has no dup()).
- * `stop()` therefore resolves as soon as every thread reports its handle closed, and the session closes its
- * listener in the same turn (docs/ARCHITECTURE.md, "Serve threads"); a thread that dies is not restarted.
+ * The session closes its listener first (its own loop unregisters the descriptor cleanly), then `stop()` has the
+ * threads drop their stale handles at once (docs/ARCHITECTURE.md, "Serve threads"); a thread that dies is not
+ * restarted.
  */
 import { Worker } from 'node:worker_threads';
 import type { PeerRef, WireReply } from '../../messages/wire.js';

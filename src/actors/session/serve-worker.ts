@@ -115,8 +115,8 @@ async function main(): Promise<void> {
       if (!p.pc.closed) p.pc.respond(p.id, m.reply);
       return;
     }
-    // Stop: closing our handle closes the shared descriptor for the session too; it closes its own handle as soon
-    // as we say so, which keeps the moment the descriptor number could be reused in between as short as possible.
+    // Stop: the session has just closed the shared descriptor; dropping our stale handle at once keeps the moment
+    // the number could be reused (and then closed again here) as short as possible.
     void (async () => {
       await listener.close({ destroyConnections: true }).catch(() => undefined);
       post({ kind: 'closed' });

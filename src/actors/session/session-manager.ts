@@ -239,10 +239,12 @@ export class SessionManager {
     if (this.#pexTimer !== undefined) this.#c.clock.clearTimeout(this.#pexTimer);
     this.#lan?.close();
     this.#seedRecycler.close();
-    // Serve threads share the listener's descriptor: they end first, the listener is closed right after.
-    await this.#serve?.stop().catch(() => {});
+    // Serve threads share the listener's descriptor. Our loop closes it first (a clean unregister here; a loop
+    // left watching a descriptor another thread closed can abort when it re-arms it), and the threads drop their
+    // now-stale handles straight after.
     const listeners = this.#listeners;
     const closing = closeListeners({ tcp: listeners.tcp, quic: null });
+    await this.#serve?.stop().catch(() => {});
     const conns = [...this.#conns.values()];
     for (const pc of conns) pc.close();
     const released = Promise.all(conns.map((pc) => pc.conn.closed));
