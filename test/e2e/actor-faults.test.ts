@@ -29,7 +29,9 @@ describe('actor faults during downloads', () => {
     expect(r.maxProgressDropMiB).toBeLessThanOrEqual(24);
     for (const k of ['live', 'afterRestart']) {
       expect(r.checks[k], k).toMatchObject({ identity: true, subscription: true, ownShare: true, seederInPeerDb: true, actorsRunning: true, downloadsNotCompleted: [] });
-      expect(r.checks[k].downloads).toBe(r.rounds.length);
+      // Nothing lost: every round's download is on record, completed. A crash that interrupts the call itself makes
+      // the campaign retry it, so one round can leave a second (also completed) record.
+      expect(r.checks[k].downloads).toBeGreaterThanOrEqual(r.rounds.length);
     }
     const e = r.escalation;
     expect(e.reason).toMatch(/crashed more than 10 times/);
