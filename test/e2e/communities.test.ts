@@ -57,11 +57,12 @@ beforeAll(async () => {
   // the first three members of each community publish one public community share and one private share
   await Promise.all(
     groups.flatMap((g) =>
-      g.members.slice(0, 3).map(async (m) => {
+      g.members.slice(0, 3).map(async (m, i) => {
         const p = await m.publishText(`public of ${m.id.nodeId.slice(0, 8)}`, 'hello community', { visibility: 'public', communities: [g.id], publisher: `pub-${g.id.slice(0, 6)}` });
         const q = await m.publishText('private diary', 'not for anyone', { visibility: 'private', publisher: 'diary' });
-        g.pub.push(p.shareId);
-        g.priv.push(q.shareId);
+        // by member index, not by completion order: pub[0] must be the owner's (the strict-mode test relies on it)
+        g.pub[i] = p.shareId;
+        g.priv[i] = q.shareId;
       }),
     ),
   );
