@@ -86,6 +86,8 @@ export class Node {
         // A new relay_via address (firewalled, registered or rotated): put it into our provider records now.
         if (e.type === 'RelayRegistered' && this.#state === 'running') {
           void this.#sup.request('fetcher', { type: 'reannounceSeededContent' }, { timeoutMs: 120_000 }).catch(() => {});
+          // Share heads too: published while we knew no DHT peer, they may be nowhere yet.
+          void this.#sup.request('index', { type: 'republishShares' }, { timeoutMs: 120_000 }).catch(() => {});
         }
         // a restarted actor starts from its defaults: hand it the live limits again
         if (e.type === 'ActorRestarted' && (LIMIT_ACTORS as readonly string[]).includes(e.actor) && this.#limits !== UNLIMITED) {

@@ -154,6 +154,8 @@ export interface IndexMailbox extends CommonMailbox, WireMailboxEntry {
   listSubscriptions: { req: object; reply: Subscription[] };
   publish: { req: PublishRequest; reply: PublishResult };
   listOwnShares: { req: object; reply: OwnShare[] };
+  /** Puts every active share head (and manifest) of ours into the DHT again now (after gaining a relay route). */
+  republishShares: { req: object; reply: { announced: number } };
   unpublish: { req: { shareId: string }; reply: { removed: boolean } };
   syncSubscriptions: { req: { shareIds?: string[] }; reply: SyncReport };
   listShareItems: { req: { shareId: string }; reply: ShareItemView[] };

@@ -133,6 +133,20 @@ export const actor: ActorDefinition<'index'> = {
       if (failed) throw (failed as PromiseRejectedResult).reason;
     };
 
+    /** Re-tries a failed announce with back-off (5 s doubling, 6 tries), as long as the share is still ours. */
+    const announceLater = (shareId: string, ms: number): void =>
+      later(ms, () => {
+        const r = owns().find((o) => o.shareId === shareId && o.active);
+        if (r) void announce(r).catch(() => ms < 160_000 && announceLater(shareId, ms * 2));
+      });
+
+    /** Every active share of ours, put again now (the node just gained a route, e.g. a relay registration). */
+    const republishNow = async (): Promise<{ announced: number }> => {
+      const active = owns().filter((o) => o.active);
+      const results = await Promise.allSettled(active.map((o) => announce(o)));
+      return { announced: results.filter((x) => x.status === 'fulfilled').length };
+    };
+
     const seedFiles = async (files: readonly DescribedFile[]): Promise<void> => {
       const seen = new Set<string>();
       for (const f of files) {
@@ -228,7 +242,9 @@ export const actor: ActorDefinition<'index'> = {
         const gone = prev.files.filter((f) => !files.some((n) => n.contentId === f.contentId));
         await stopSeeding(contentToStopSeeding(owns(), identity.shareId, gone));
       }
-      await announce(record).catch(() => undefined); // re-put at the next start/republish; subscribers may also ask us directly
+      // A node that knows no DHT peer yet (a firewalled one still looking for a relay, say) retries soon, not only at
+      // the next 30-minute republish; subscribers may also ask us directly meanwhile.
+      await announce(record).catch(() => announceLater(record.shareId, 5_000));
       return { shareId: identity.shareId, manifestId: midHex, seq: manifest.seq };
     };
 
@@ -358,6 +374,7 @@ export const actor: ActorDefinition<'index'> = {
     return {
       handlers: {
         ...communities.handlers,
+        republishShares: () => republishNow(),
         async subscribe(req) {
           let shareId = req.shareId;
           let sharePubkey = req.sharePubkey ?? null;

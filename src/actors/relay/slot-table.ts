@@ -38,7 +38,7 @@ export interface SlotTableInit {
   slotTtlSecs?: number;
   maxSlots?: number;
   /**
-   * Live slots one identity may hold (default 2: a firewalled node plus one rotation); without it one client
+   * Live slots one identity may hold (default 8: room for re-registrations while old slots expire); without it one client
    * could take every slot and lock out other publishers.
    */
   maxSlotsPerOwner?: number;
@@ -53,7 +53,7 @@ const MISMATCH = { ok: false, code: 'owner-mismatch', wireText: ErrorText.RELAY_
 const FULL = { ok: false, code: 'full', wireText: RELAY_SLOTS_FULL_TEXT } as const;
 
 /** Live slots one identity may hold at once (see SlotTableInit.maxSlotsPerOwner). */
-export const RELAY_DEFAULT_MAX_SLOTS_PER_OWNER = 2;
+export const RELAY_DEFAULT_MAX_SLOTS_PER_OWNER = 8;
 
 export const unixSecs = (nowMs: number): bigint => BigInt(Math.floor(nowMs / 1000));
 
