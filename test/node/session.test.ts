@@ -122,6 +122,24 @@ describe('session: two worker-mode nodes', () => {
     expect(a.health().actors.find((x) => x.name === 'session')!.restarts).toBe(0);
   });
 
+  it('a dial expecting the wrong identity does not fail a concurrent dial of the same address', async () => {
+    const a = await start();
+    const b = await start();
+    const wrong = 'cd'.repeat(32);
+    // Both dials start before either settles: the second used to share the first (same address) and got its
+    // pubkey_mismatch refusal, which is what the peer DB's background dial of a wrongly hinted address did.
+    const [bad, good] = await Promise.allSettled([b.connect(`${addrOf(a, 'tcp')}@${wrong}`), b.connect(addrOf(a, 'tcp'))]);
+    expect(bad.status).toBe('rejected');
+    expect(((bad as PromiseRejectedResult).reason as ScpError).code).toBe('PROTOCOL');
+    expect(good.status).toBe('fulfilled');
+    expect((good as PromiseFulfilledResult<{ nodeId: string }>).value.nodeId).toBe(a.id.nodeId);
+    // And the other way round: a dial expecting the right identity is not satisfied by the wrong one's refusal.
+    const c = await start();
+    const [bad2, good2] = await Promise.allSettled([c.connect(`${addrOf(a, 'tcp')}@${wrong}`), c.connect(`${addrOf(a, 'tcp')}@${a.id.nodePubkey}`)]);
+    expect(bad2.status).toBe('rejected');
+    expect(good2.status).toBe('fulfilled');
+  });
+
   it('carries requests: outbound through `request`, inbound routed to the owner (PEX to the session, GET_CHUNK to the fetcher)', async () => {
     const a = await start();
     // A narrowed client node: persistence + session, so the test can talk to its session mailbox.

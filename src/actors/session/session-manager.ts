@@ -126,7 +126,8 @@ export class SessionManager {
   readonly #estimator = new ThroughputEstimator();
   readonly #conns = new Map<number, PeerConnection>();
   readonly #byIdentity = new Map<string, Set<PeerConnection>>();
-  readonly #dialing = new Map<string, Promise<PeerConnection>>();
+  /** Dials under way by address, with the identity each expects (hex; undefined = whoever answers). */
+  readonly #dialing = new Map<string, { p: Promise<PeerConnection>; expect: string | undefined }>();
   readonly #deferredPex = new Map<number, Array<'offer' | 'request'>>();
   readonly #timers = new Set<TimerHandle>();
   readonly #bootstrap: PeerAddr[] = [];
@@ -632,8 +633,17 @@ export class SessionManager {
   /** One dial to exactly `addr` (deduplicated per address), up to an authenticated connection. */
   #dial(addr: PeerAddr, timeoutMs?: number): Promise<PeerConnection> {
     const key = peerAddrKey(addr);
+    const expect = addr.pubkeyHint ? toHex(addr.pubkeyHint) : undefined;
     const pending = this.#dialing.get(key);
-    if (pending) return pending;
+    if (pending) {
+      if (pending.expect === expect) return pending.p;
+      // The dial under way expects another identity (a stale or wrong hint from the peer DB or the API): its
+      // refusal is not ours to report. Without an expectation, its connection will do unless it was refused;
+      // with one, only a connection to that identity will do. Otherwise dial again once it has settled.
+      const again = () => this.#dial(addr, timeoutMs);
+      if (expect === undefined) return pending.p.catch((err) => (err instanceof ScpError && err.code === 'PROTOCOL' ? again() : Promise.reject(err)));
+      return pending.p.then((pc) => (pc.pubkeyHex === expect ? pc : again()), again);
+    }
     if (this.#conns.size >= (this.#init.maxConnections ?? DEFAULT_MAX_CONNECTIONS)) {
       return Promise.reject(ScpError.limit(`${this.#conns.size} connections open, the limit (maxConnections) is ${this.#init.maxConnections}; not dialing ${addrUrl(addr)}`));
     }
@@ -663,7 +673,7 @@ export class SessionManager {
       this.#estimator.recordSuccess(pc.pubkeyHex, addr.transport);
       return pc;
     })().finally(() => this.#dialing.delete(key));
-    this.#dialing.set(key, p);
+    this.#dialing.set(key, { p, expect });
     return p;
   }
 
