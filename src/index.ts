@@ -1,6 +1,6 @@
 /** Package entry: the embedding API (API.md §1). */
 export { Node, type NodeHealth, type NodeState } from './node.js';
-export type { NodeConfig, CallOpts, Capabilities } from './node-config.js';
+export type { NodeConfig, CallOpts, Capabilities, FetchTuning } from './node-config.js';
 export { ScpError, ProtocolError, type ScpErrorCode } from './errors.js';
 export type { NodeEvent, CrashReason } from './messages/node-events.js';
 export type { ActorName, CrashMode } from './messages/actor-name.js';

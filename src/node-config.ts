@@ -73,6 +73,21 @@ export interface NodeConfig {
   serveThreads?: number;
   /** Threads of each hashing pool (fetcher's, index's). */
   hashThreads?: number;
+  /** How downloads pipeline chunk requests (live caps are in `limits`). */
+  fetch?: FetchTuning;
+}
+
+export interface FetchTuning {
+  /** Chunks in flight per download, at least (PROTOCOL.md §8.3 parallel_chunks; default 8). */
+  parallelChunks?: number;
+  /** In flight per active provider above `parallelChunks` (default 8; 0 = the reference's fixed target). */
+  chunksPerPeer?: number;
+  /** Ceiling of the in-flight target (default 64). */
+  maxParallelChunks?: number;
+  /** Per GET_CHUNK / GET_CHUNK_HASHES request, ms (default 8000). */
+  requestTimeoutMs?: number;
+  /** Chunk reads a seeder runs at once for one peer; more wait (default 8). */
+  seedMaxPerPeer?: number;
 }
 
 /** The last argument of every async Node method. */

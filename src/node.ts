@@ -142,7 +142,7 @@ export class Node {
           keyPassphrase: config.keyPassphrase,
           epochMs,
         },
-        fetcher: { hashThreads: config.hashThreads ?? Math.min(2, os.availableParallelism()), epochMs },
+        fetcher: { hashThreads: config.hashThreads ?? Math.min(2, os.availableParallelism()), epochMs, ...config.fetch },
         dht: { keyPassphrase: config.keyPassphrase, epochMs },
         session: {
           listen: config.listen ?? null,

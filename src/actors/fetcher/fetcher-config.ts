@@ -5,7 +5,9 @@
  * | key                     | default                | meaning                                                        |
  * |-------------------------|------------------------|----------------------------------------------------------------|
  * | `hashThreads`           | 2                      | threads of the fetcher's hashing pool                          |
- * | `parallelChunks`        | 8                      | chunks in flight per download (PROTOCOL.md §8.3)               |
+ * | `parallelChunks`        | 8                      | chunks in flight per download (PROTOCOL.md §8.3), at least     |
+ * | `chunksPerPeer`         | 8                      | in flight per active provider above that (0 = fixed, ref. rule)|
+ * | `maxParallelChunks`     | 64                     | ceiling of the in-flight target                                |
  * | `maxConcurrentDownloads`| 4                      | downloads running at once; the rest wait queued                |
  * | `downloadDir`           | `<dataDir>/downloads`  | where relative outPath / targetDir land                        |
  * | `diskQuotaBytes`        | none                   | bytes all downloads may hold together                          |
@@ -20,6 +22,8 @@ import { join } from 'node:path';
 export interface FetcherConfig {
   hashThreads: number;
   parallelChunks: number;
+  chunksPerPeer: number;
+  maxParallelChunks: number;
   maxConcurrentDownloads: number;
   downloadDir: string;
   diskQuotaBytes: number | null;
@@ -42,6 +46,8 @@ export function readFetcherConfig(config: Record<string, unknown>, dataDir: stri
   return {
     hashThreads: Math.floor(pos('hashThreads', 2)),
     parallelChunks: Math.floor(pos('parallelChunks', 8)),
+    chunksPerPeer: config.chunksPerPeer === 0 ? 0 : Math.floor(pos('chunksPerPeer', 8)),
+    maxParallelChunks: Math.floor(pos('maxParallelChunks', 64)),
     maxConcurrentDownloads: Math.floor(pos('maxConcurrentDownloads', 4)),
     downloadDir: typeof config.downloadDir === 'string' && config.downloadDir.length > 0 ? config.downloadDir : join(dataDir, 'downloads'),
     diskQuotaBytes: opt('diskQuotaBytes'),

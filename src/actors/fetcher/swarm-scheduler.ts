@@ -3,7 +3,10 @@
  * which provider, when. No clock, no timers, no I/O: the worker feeds `handle(input, now)` and
  * `handleTimeout(now)`, drains `pollEffect()` and arms one timer at `nextDeadline()`.
  *
- * - Up to `parallelChunks` distinct chunks in flight (default 8, capped at the chunk count, min 1).
+ * - Up to `parallelChunks` distinct chunks in flight (default 8, capped at the chunk count, min 1). With
+ *   `chunksPerPeer` > 0 the target grows with the swarm: max(parallelChunks, chunksPerPeer × active peers),
+ *   at most `maxParallelChunks`. A fixed 8 spread over 4 seeders leaves each 2 requests deep, too shallow to
+ *   cover one round trip at LAN speed; 0 keeps the reference's fixed rule.
  * - Peer choice: skip peers backing off; prefer peers that have not already failed this chunk, then peers
  *   under the soft cap (`maxChunksPerPeer`, 128), then the highest weight (score + offset) / (in_flight + 1),
  *   then fewer total requests, then a seeded coin. Score starts at the peer's reputation, +2 per verified
@@ -55,6 +58,10 @@ export interface SwarmSchedulerInit {
   verified?: ChunkBitmap | Iterable<number>;
   peers?: Iterable<SchedulerPeerInit>;
   parallelChunks?: number;
+  /** In-flight chunks each active peer adds to the target above `parallelChunks` (0 = fixed target). */
+  chunksPerPeer?: number;
+  /** Ceiling of the in-flight target when it grows with the swarm. */
+  maxParallelChunks?: number;
   attemptsPerPeer?: number;
   maxChunksPerPeer?: number;
   failureBackoffBaseMs?: number;
@@ -75,6 +82,8 @@ export interface SchedulerComponents {
 
 export const DEFAULT_FETCH_POLICY = Object.freeze({
   parallelChunks: 8,
+  chunksPerPeer: 0,
+  maxParallelChunks: 64,
   attemptsPerPeer: 2,
   maxChunksPerPeer: 128,
   failureBackoffBaseMs: 300,
@@ -150,6 +159,8 @@ export class SwarmScheduler {
     const d = DEFAULT_FETCH_POLICY;
     this.#p = Object.freeze({
       parallelChunks: init.parallelChunks ?? d.parallelChunks,
+      chunksPerPeer: Math.max(0, init.chunksPerPeer ?? d.chunksPerPeer),
+      maxParallelChunks: Math.max(1, init.maxParallelChunks ?? d.maxParallelChunks),
       attemptsPerPeer: Math.max(1, init.attemptsPerPeer ?? d.attemptsPerPeer),
       maxChunksPerPeer: Math.max(1, init.maxChunksPerPeer ?? d.maxChunksPerPeer),
       failureBackoffBaseMs: init.failureBackoffBaseMs ?? d.failureBackoffBaseMs,
@@ -193,6 +204,13 @@ export class SwarmScheduler {
   }
   peers(): PeerView[] {
     return [...this.#peers.values()].map(({ consecutiveFailures: _, ...v }) => ({ ...v }));
+  }
+  /** Distinct chunks that may be in flight now (see `chunksPerPeer`). */
+  get inFlightTarget(): number {
+    const per = this.#p.chunksPerPeer;
+    if (per === 0) return this.parallelChunks;
+    const grown = Math.min(this.#p.maxParallelChunks, per * this.activePeers);
+    return Math.max(this.parallelChunks, Math.min(grown, this.chunkCount));
   }
   /** Peers that can take requests now or after their back-off. */
   get activePeers(): number {
@@ -429,7 +447,8 @@ export class SwarmScheduler {
       this.#emit({ kind: 'done' });
       return;
     }
-    while (this.#inFlightChunks.size < this.parallelChunks) {
+    const target = this.inFlightTarget;
+    while (this.#inFlightChunks.size < target) {
       const i = this.#peekPending();
       if (i === undefined) break;
       const peer = this.#choosePeer(i, now);

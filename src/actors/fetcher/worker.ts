@@ -92,7 +92,7 @@ export const actor: ActorDefinition<'fetcher'> = {
         requestTimeoutMs: cfg.requestTimeoutMs,
         // The scheduler's safety-net timeout counts from when a chunk is scheduled; a request held back by a
         // bandwidth cap would trip it. The session request always settles (its timeout starts when it is sent).
-        policy: { requestTimeoutMs: 0 },
+        policy: { requestTimeoutMs: 0, chunksPerPeer: cfg.chunksPerPeer, maxParallelChunks: cfg.maxParallelChunks },
       },
     );
     downloads.restore();

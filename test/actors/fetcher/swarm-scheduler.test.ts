@@ -36,6 +36,26 @@ describe('SwarmScheduler on a fake swarm', () => {
     expect(make({ chunkCount: 0 }, peers).parallelChunks).toBe(1);
   });
 
+  it('chunks_per_peer: the in-flight target grows with active providers, up to its ceiling, and shrinks as they go', () => {
+    const peers: FakePeer[] = ['a', 'b', 'c', 'd'].map((id) => ({ id, latencyMs: 20 }));
+    const fixed = runSwarm(make({ chunkCount: 400 }, peers), peers);
+    const grown = make({ chunkCount: 400, chunksPerPeer: 8 }, peers);
+    expect(grown.inFlightTarget).toBe(32);
+    const run = runSwarm(grown, peers);
+    expect(run.outcome).toEqual({ kind: 'done' });
+    expect(sorted(run.writes)).toEqual(range(400));
+    expect(run.maxChunksInFlight).toBe(32);
+    expect(fixed.maxChunksInFlight).toBe(8);
+    expect(run.time * 3).toBeLessThanOrEqual(fixed.time); // 4× as deep on a latency-bound swarm
+    expect(make({ chunkCount: 400, chunksPerPeer: 8, maxParallelChunks: 20 }, peers).inFlightTarget).toBe(20);
+    expect(make({ chunkCount: 400, chunksPerPeer: 2 }, peers).inFlightTarget).toBe(8); // never below parallel_chunks
+    expect(make({ chunkCount: 12, chunksPerPeer: 8 }, peers).inFlightTarget).toBe(12);
+    const s = make({ chunkCount: 400, chunksPerPeer: 8 }, peers);
+    s.handle({ type: 'peerGone', peer: 'a' }, 0);
+    s.handle({ type: 'peerGone', peer: 'b' }, 0);
+    expect(s.inFlightTarget).toBe(16);
+  });
+
   it('4 peers: the load spreads over all of them and the download completes', () => {
     const peers: FakePeer[] = ['a', 'b', 'c', 'd'].map((id) => ({ id, latencyMs: 25 }));
     const s = make({ chunkCount: 200, parallelChunks: 16 }, peers);
@@ -238,6 +258,8 @@ describe('SwarmScheduler properties', () => {
   const caseArb = fc.record({
     chunkCount: fc.integer({ min: 0, max: 60 }),
     parallel: fc.integer({ min: 1, max: 10 }),
+    perPeer: fc.integer({ min: 0, max: 6 }),
+    maxParallel: fc.integer({ min: 1, max: 20 }),
     peers: fc.array(peerArb, { minLength: 1, maxLength: 5 }),
     haveMask: fc.array(fc.boolean(), { minLength: 60, maxLength: 60 }),
     endGame: fc.boolean(),
@@ -257,7 +279,15 @@ describe('SwarmScheduler properties', () => {
         const have = range(c.chunkCount).filter((i) => c.haveMask[i]);
         const s = new SwarmScheduler(
           { random: createRandom(c.seed) },
-          { chunkCount: c.chunkCount, verified: have, parallelChunks: c.parallel, endGame: c.endGame, peers: peers.map((p) => ({ peer: p.id })) },
+          {
+            chunkCount: c.chunkCount,
+            verified: have,
+            parallelChunks: c.parallel,
+            chunksPerPeer: c.perPeer,
+            maxParallelChunks: c.maxParallel,
+            endGame: c.endGame,
+            peers: peers.map((p) => ({ peer: p.id })),
+          },
         );
         const run = runSwarm(s, peers, { timeoutMs: 500 });
         // Terminates with an outcome.
@@ -267,7 +297,8 @@ describe('SwarmScheduler properties', () => {
         expect(run.requestsForVerified).toBe(0);
         expect(new Set(run.writes).size).toBe(run.writes.length);
         expect(run.writes.every((i) => !have.includes(i))).toBe(true);
-        const parallel = Math.min(c.parallel, Math.max(1, c.chunkCount));
+        const floor = Math.min(c.parallel, Math.max(1, c.chunkCount));
+        const parallel = c.perPeer === 0 ? floor : Math.max(floor, Math.min(c.maxParallel, c.perPeer * peers.length, c.chunkCount));
         expect(run.maxChunksInFlight).toBeLessThanOrEqual(parallel);
         expect(run.maxRequestsInFlight).toBeLessThanOrEqual(c.endGame ? parallel * 2 : parallel);
         if (run.outcome?.kind === 'done') {
