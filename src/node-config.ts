@@ -80,7 +80,7 @@ export interface NodeConfig {
 export interface FetchTuning {
   /** Chunks in flight per download, at least (PROTOCOL.md §8.3 parallel_chunks; default 8). */
   parallelChunks?: number;
-  /** In flight per active provider above `parallelChunks` (default 8; 0 = the reference's fixed target). */
+  /** In flight per active provider: the target is the larger of this × providers and `parallelChunks` (default 16; 0 = the reference's fixed `parallelChunks`). */
   chunksPerPeer?: number;
   /** Ceiling of the in-flight target (default 64). */
   maxParallelChunks?: number;

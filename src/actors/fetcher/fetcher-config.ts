@@ -6,7 +6,7 @@
  * |-------------------------|------------------------|----------------------------------------------------------------|
  * | `hashThreads`           | 2                      | threads of the fetcher's hashing pool                          |
  * | `parallelChunks`        | 8                      | chunks in flight per download (PROTOCOL.md §8.3), at least     |
- * | `chunksPerPeer`         | 8                      | in flight per active provider above that (0 = fixed, ref. rule)|
+ * | `chunksPerPeer`         | 16                     | per active provider: target = max(this × providers, the above) |
  * | `maxParallelChunks`     | 64                     | ceiling of the in-flight target                                |
  * | `maxConcurrentDownloads`| 4                      | downloads running at once; the rest wait queued                |
  * | `downloadDir`           | `<dataDir>/downloads`  | where relative outPath / targetDir land                        |
@@ -46,7 +46,7 @@ export function readFetcherConfig(config: Record<string, unknown>, dataDir: stri
   return {
     hashThreads: Math.floor(pos('hashThreads', 2)),
     parallelChunks: Math.floor(pos('parallelChunks', 8)),
-    chunksPerPeer: config.chunksPerPeer === 0 ? 0 : Math.floor(pos('chunksPerPeer', 8)),
+    chunksPerPeer: config.chunksPerPeer === 0 ? 0 : Math.floor(pos('chunksPerPeer', 16)),
     maxParallelChunks: Math.floor(pos('maxParallelChunks', 64)),
     maxConcurrentDownloads: Math.floor(pos('maxConcurrentDownloads', 4)),
     downloadDir: typeof config.downloadDir === 'string' && config.downloadDir.length > 0 ? config.downloadDir : join(dataDir, 'downloads'),

@@ -58,7 +58,7 @@ export interface SwarmSchedulerInit {
   verified?: ChunkBitmap | Iterable<number>;
   peers?: Iterable<SchedulerPeerInit>;
   parallelChunks?: number;
-  /** In-flight chunks each active peer adds to the target above `parallelChunks` (0 = fixed target). */
+  /** In-flight chunks per active peer: the target is max(parallelChunks, this × active peers) (0 = fixed target). */
   chunksPerPeer?: number;
   /** Ceiling of the in-flight target when it grows with the swarm. */
   maxParallelChunks?: number;
