@@ -66,6 +66,8 @@ export interface SessionMailbox extends CommonMailbox {
   };
   /** Closes our tunnel connection `connId` (if it still is ours) and withdraws its relay_via address. */
   closeTunnel: { req: { connId: number }; reply: void };
+  /** Closes every relay tunnel connection, carried or our own: a restarted relay actor has forgotten them. */
+  closeAllTunnels: { req: {}; reply: { closed: number } };
   /** Dial-back check: asks up to `maxPeers` connected peers to dial our direct addresses; one verdict per peer. */
   probeReachability: { req: { maxPeers?: number; timeoutMs?: number }; reply: Array<'reachable' | 'unreachable' | 'unsupported' | 'failed'> };
   /** The relay actor's dial-back verdict: when firewalled, selfAddrs advertises only the relayed address. */

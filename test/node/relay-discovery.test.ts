@@ -170,6 +170,34 @@ describe('relay discovery and tunnels between real nodes', () => {
     expect((await open.relayStatus()).registration).toBeNull();
   }, 60_000);
 
+  it('a restarted relay actor closes the tunnels it forgot, on either end, and both ends register again', async () => {
+    const r = await start({ capabilities: { relay: true } });
+    const fw = await start({ listen: null, relays: r.addresses().filter((a) => a.startsWith('tcp://')), relayClient: FAST_CLIENT });
+    const first = await until('a registration', async () => (await fw.relayStatus()).registration);
+    expect((await r.relayStatus()).serving.tunnels).toBe(1);
+    const restarts = (n: Node): number => n.health().actors.find((a) => a.name === 'relay')!.restarts;
+
+    // The relay's relay actor restarts: without the clean-up its new incarnation knew no tunnel while the old
+    // connection stayed open, so the firewalled node kept a registration that routed nothing.
+    const lost = nextEvent(fw, 'RelayLost');
+    const again = nextEvent(fw, 'RelayRegistered', 30_000);
+    await r.debug.crashActor('relay', 'throw');
+    await until('the relay actor restarted', async () => restarts(r) === 1);
+    expect((await lost).relayNodeId).toBe(r.id.nodeId);
+    const second = await again;
+    expect(second.relayVia).not.toBe(first.relayVia);
+    expect((await fw.relayStatus()).registration?.relayVia).toBe(second.relayVia);
+    await until('one live tunnel on the relay', async () => (await r.relayStatus()).serving.tunnels === 1);
+
+    // The firewalled node's own relay actor restarts: its old tunnel is closed rather than left open beside the new one.
+    const third = nextEvent(fw, 'RelayRegistered', 30_000);
+    await fw.debug.crashActor('relay', 'throw');
+    await until('the client relay actor restarted', async () => restarts(fw) === 1);
+    expect((await third).relayNodeId).toBe(r.id.nodeId);
+    await sleep(500);
+    await until('still one live tunnel on the relay', async () => (await r.relayStatus()).serving.tunnels === 1);
+  });
+
   it('finds a relay through the DHT rendezvous keys', async () => {
     const hub = await start();
     const relay = await start({ capabilities: { relay: true }, bootstrap: hub.addresses(), relayService: { announceIntervalMs: 1_000 } });

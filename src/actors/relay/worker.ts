@@ -55,6 +55,14 @@ export const actor: ActorDefinition<'relay'> = {
       }
     };
     timer = ctx.clock.setTimeout(tick, 0);
+    // A restart lost every slot and tunnel route while their connections stay open in the session: have them
+    // closed, so that both ends register again instead of holding a tunnel nobody routes.
+    if (ctx.incarnation > 1) {
+      ctx.peers.request('session', { type: 'closeAllTunnels' }, { timeoutMs: 5_000 }).then(
+        (r) => r.closed > 0 && ctx.log.info({ closed: r.closed }, 'tunnels of the previous incarnation closed'),
+        () => undefined,
+      );
+    }
     ctx.defer(() => {
       stopped = true;
       if (timer !== undefined) ctx.clock.clearTimeout(timer);

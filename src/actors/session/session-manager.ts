@@ -404,6 +404,21 @@ export class SessionManager {
     t.pc.close();
   }
 
+  /**
+   * Closes every pinned (tunnel) connection. A restarted relay actor calls this: its slots and tunnel routes died
+   * with the old incarnation, so a tunnel kept open would carry nothing and never be re-registered; closed, each
+   * firewalled client sees RelayLost and registers again, and our own client does the same.
+   */
+  closeAllTunnels(): { closed: number } {
+    let closed = 0;
+    for (const pc of [...this.#conns.values()]) {
+      if (!pc.core.pinned) continue;
+      closed++;
+      pc.close();
+    }
+    this.#tunnel = undefined;
+    return { closed };
+  }
   setReachability(firewalled: boolean): void {
     this.#judgedFirewalled = firewalled;
   }

@@ -78,6 +78,7 @@ export const actor: ActorDefinition<'session'> = {
         contacts: (req) => manager.contacts(req.limit ?? 64, req.connectedOnly ?? false),
         registerTunnel: (req) => manager.registerTunnel(req.relay, req.timeoutMs),
         closeTunnel: (req) => manager.closeTunnel(req.connId),
+        closeAllTunnels: () => manager.closeAllTunnels(),
         connectionOpen: (req) => manager.connectionOpen(req.connId),
         setReachability: (req) => manager.setReachability(req.firewalled),
         probeReachability: (req) => manager.probeReachability(req.maxPeers, req.timeoutMs),
