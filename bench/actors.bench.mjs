@@ -6,18 +6,13 @@
 //  3. the hashing pool (dist/hashing) at 1 and 2 threads on one file, beside `b3sum --num-threads 1` on it.
 // Options: SCP2P_BENCH_MIB (hashing file size, default 1024), SCP2P_BENCH_RPC_N (default 20000).
 import { spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { join } from 'node:path';
 import { MessageChannel, Worker } from 'node:worker_threads';
+import { MIB, distUrl, requireDist } from './lib/bench-common.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const distUrl = (p) => pathToFileURL(join(root, 'dist', p)).href;
-if (!existsSync(join(root, 'dist/actors/runtime/rpc-endpoint.js'))) {
-  console.error('dist/ is missing: run `npm run build` first');
-  process.exit(1);
-}
+requireDist('actors/runtime/rpc-endpoint.js');
 const workerFile = new URL('./actors-bench-worker.mjs', import.meta.url);
 const urls = { rpcUrl: distUrl('actors/runtime/rpc-endpoint.js'), clockUrl: distUrl('actors/runtime/clock.js'), transferUrl: distUrl('actors/runtime/transfer.js') };
 
@@ -62,7 +57,6 @@ console.log(`  pooled / fresh x${fmt(bulk.pooled.gibPerSec / bulk.fresh.gibPerSe
 
 // 3. hashing
 const { HashingPool } = await import(distUrl('hashing/hashing-pool.js'));
-const MIB = 1 << 20;
 const sizeMiB = Number(process.env.SCP2P_BENCH_MIB ?? 1024);
 const dir = mkdtempSync(join(tmpdir(), 'scp2p-bench-actors-'));
 const file = join(dir, 'content.bin');

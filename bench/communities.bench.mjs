@@ -6,17 +6,13 @@
 //  2. loopback: SCP2P_BENCH_MEMBERS (default 50) real nodes (actors inline) in one community, each with one public
 //     community share; time for one member to browse them all (browseCommunityShares, limit 500).
 // Imports dist/: `npm run build` first. Options: SCP2P_BENCH_MEMBERS, SCP2P_BENCH_SKIP_LOOPBACK=1.
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { join } from 'node:path';
+import { distUrl, requireDist } from './lib/bench-common.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const imp = (p) => import(pathToFileURL(join(root, 'dist', p)).href);
-if (!existsSync(join(root, 'dist/index.js'))) {
-  console.error('dist/ is missing: run `npm run build` first');
-  process.exit(1);
-}
+const imp = (p) => import(distUrl(p));
+requireDist();
 const P = await imp('protocol/index.js');
 const { MemberDirectory } = await imp('actors/index/communities/member-directory.js');
 const { handleCommunityWire } = await imp('actors/index/communities/community-wire.js');

@@ -4,41 +4,18 @@
 // node:crypto against @noble/curves (why keys.ts uses node:crypto). Imports the built package: `npm run build` first.
 // Options: SCP2P_BENCH_MIB (file size, default 256).
 import { spawnSync } from 'node:child_process';
-import { createReadStream, existsSync, mkdtempSync, openSync, rmSync, writeSync, closeSync } from 'node:fs';
+import { createReadStream, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { join } from 'node:path';
 import { createPrivateKey, sign as nodeSign } from 'node:crypto';
 import { ed25519 } from '@noble/curves/ed25519.js';
+import { MIB, importDist, writePseudoRandomFile } from './lib/bench-common.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const dist = join(root, 'dist/protocol/index.js');
-if (!existsSync(dist)) {
-  console.error('dist/ is missing: run `npm run build` first');
-  process.exit(1);
-}
-const p = await import(pathToFileURL(dist).href);
+const p = await importDist('protocol/index.js');
 
-const MIB = 1 << 20;
 const sizeMiB = Number(process.env.SCP2P_BENCH_MIB ?? 256);
 const dir = mkdtempSync(join(tmpdir(), 'scp2p-bench-'));
 const file = join(dir, 'content.bin');
-
-function writeFile() {
-  // Pseudo-random, incompressible-looking content written 8 MiB at a time (constant memory).
-  const block = new Uint8Array(8 * MIB);
-  let x = 0x9e3779b9;
-  const fd = openSync(file, 'w');
-  for (let written = 0; written < sizeMiB * MIB; written += block.length) {
-    const v = new Uint32Array(block.buffer);
-    for (let i = 0; i < v.length; i++) {
-      x ^= x << 13; x ^= x >>> 17; x ^= x << 5;
-      v[i] = x >>> 0;
-    }
-    writeSync(fd, block, 0, Math.min(block.length, sizeMiB * MIB - written));
-  }
-  closeSync(fd);
-}
 
 async function describeFile() {
   const d = new p.ContentDescriber();
@@ -68,7 +45,8 @@ function opsPerSec(f, minMs = 700) {
 }
 
 try {
-  writeFile();
+  // Pseudo-random, incompressible-looking content written 8 MiB at a time (constant memory).
+  writePseudoRandomFile(file, sizeMiB * MIB, 0x9e3779b9);
   // Warm the page cache and the WASM module once so both tools read from memory, then measure.
   await describeFile();
   const { r, secs } = await describeFile();

@@ -5,22 +5,16 @@
 // vs an FTS5 table in a WAL database file). Also: recovery time of our index from lmdb, and the cost of an
 // incremental share update with one item changed. Imports the built package: `npm run build` first.
 // Options: SCP2P_BENCH_ITEMS (default 100000), SCP2P_BENCH_QUERIES (default 300).
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { open } from 'lmdb';
+import { distUrl, importDist } from './lib/bench-common.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const distDir = join(root, 'dist/actors/index/search');
-if (!existsSync(join(distDir, 'search-index.js'))) {
-  console.error('dist/ is missing: run `npx tsc -p tsconfig.json` first');
-  process.exit(1);
-}
-const { SearchIndex } = await import(pathToFileURL(join(distDir, 'search-index.js')).href);
-const { MemoryIndexStore } = await import(pathToFileURL(join(distDir, 'index-store.js')).href);
-const { LmdbIndexStore } = await import(pathToFileURL(join(distDir, 'lmdb-index-store.js')).href);
+const { SearchIndex } = await importDist('actors/index/search/search-index.js', '`npx tsc -p tsconfig.json`');
+const { MemoryIndexStore } = await import(distUrl('actors/index/search/index-store.js'));
+const { LmdbIndexStore } = await import(distUrl('actors/index/search/lmdb-index-store.js'));
 
 const N = Number(process.env.SCP2P_BENCH_ITEMS ?? 100_000);
 const Q = Number(process.env.SCP2P_BENCH_QUERIES ?? 300);

@@ -5,20 +5,13 @@
 // re-publish of the unchanged folder (hash cache: nothing is hashed again). Imports dist/: `npm run build` first.
 // Options: SCP2P_BENCH_MIB (total size), SCP2P_BENCH_THREADS (index hashing lanes, default 2).
 import { spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, rmSync, writeSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { join } from 'node:path';
+import { MIB, importDist, writePseudoRandomFile, xorshiftBlocks } from './lib/bench-common.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const dist = join(root, 'dist/index.js');
-if (!existsSync(dist)) {
-  console.error('dist/ is missing: run `npm run build` first');
-  process.exit(1);
-}
-const { Node } = await import(pathToFileURL(dist).href);
+const { Node } = await importDist();
 
-const MIB = 1 << 20;
 const totalMiB = Number(process.env.SCP2P_BENCH_MIB ?? 1024);
 const threads = Number(process.env.SCP2P_BENCH_THREADS ?? 2);
 const FILES = 16;
@@ -27,27 +20,9 @@ const folder = join(dir, 'folder');
 mkdirSync(join(folder, 'sub'), { recursive: true });
 
 function writeFiles() {
-  const block = new Uint8Array(8 * MIB);
-  let x = 0x9e3779b9;
+  const blocks = xorshiftBlocks(0x9e3779b9);
   const per = Math.max(1, Math.floor((totalMiB * MIB) / FILES));
-  for (let f = 0; f < FILES; f++) {
-    const fd = openSync(join(folder, f % 2 ? 'sub' : '', `part-${f}.bin`), 'w');
-    for (let left = per; left > 0; ) {
-      for (let i = 0; i < block.length; i += 4) {
-        x ^= x << 13;
-        x ^= x >>> 17;
-        x ^= x << 5;
-        block[i] = x;
-        block[i + 1] = x >>> 8;
-        block[i + 2] = x >>> 16;
-        block[i + 3] = x >>> 24;
-      }
-      const n = Math.min(left, block.length);
-      writeSync(fd, block, 0, n);
-      left -= n;
-    }
-    closeSync(fd);
-  }
+  for (let f = 0; f < FILES; f++) writePseudoRandomFile(join(folder, f % 2 ? 'sub' : '', `part-${f}.bin`), per, blocks);
   return per * FILES;
 }
 

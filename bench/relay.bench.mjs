@@ -6,21 +6,13 @@
 // MiB/s of each, their ratio, and the relayed runs' chunk rates: once with the relay's default per-peer
 // request limits (what a user gets) and once with them raised (what the tunnel itself carries). Every download is checked byte for byte (SHA-256). Imports the built package: `npm run build`
 // (or `npx tsc -p tsconfig.json`) first. Options: SCP2P_BENCH_MIB (file size, default 256).
-import { createHash } from 'node:crypto';
-import { closeSync, createReadStream, existsSync, mkdirSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { join } from 'node:path';
+import { MIB, importDist, sha256File, writePseudoRandomFile } from './lib/bench-common.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const dist = join(root, 'dist/index.js');
-if (!existsSync(dist)) {
-  console.error('dist/ is missing: run `npm run build` first');
-  process.exit(1);
-}
-const { Node } = await import(pathToFileURL(dist).href);
+const { Node } = await importDist();
 
-const MIB = 1 << 20;
 const CHUNK = 256 * 1024;
 const sizeMiB = Number(process.env.SCP2P_BENCH_MIB ?? 256);
 if (!Number.isFinite(sizeMiB) || sizeMiB <= 0) {
@@ -30,29 +22,6 @@ if (!Number.isFinite(sizeMiB) || sizeMiB <= 0) {
 const dir = mkdtempSync(join(tmpdir(), 'scp2p-bench-relay-'));
 const file = join(dir, 'src', 'blob.bin');
 const loopback = { listen: { tcp: 0, quic: null }, host: '127.0.0.1' };
-
-/** Pseudo-random (incompressible, reproducible) bytes, 8 MiB at a time. */
-function makeFile() {
-  mkdirSync(dirname(file), { recursive: true });
-  const block = new Uint8Array(8 * MIB);
-  let x = 0x2545f491;
-  const fd = openSync(file, 'w');
-  const total = Math.round(sizeMiB * MIB);
-  for (let done = 0; done < total; done += block.length) {
-    for (let i = 0; i < block.length; i += 4) {
-      x ^= x << 13; x ^= x >>> 17; x ^= x << 5;
-      block[i] = x & 0xff; block[i + 1] = (x >>> 8) & 0xff; block[i + 2] = (x >>> 16) & 0xff; block[i + 3] = x >>> 24;
-    }
-    writeSync(fd, block, 0, Math.min(block.length, total - done));
-  }
-  closeSync(fd);
-}
-
-async function sha256(path) {
-  const h = createHash('sha256');
-  for await (const b of createReadStream(path)) h.update(b);
-  return h.digest('hex');
-}
 
 /** Subscribes, syncs until the manifest is known, times downloadItems, verifies the bytes. */
 async function timedDownload(downloader, shareIdOrLink, shareId, label) {
@@ -65,7 +34,7 @@ async function timedDownload(downloader, shareIdOrLink, shareId, label) {
   const t0 = performance.now();
   await downloader.downloadItems(shareId, 'all', dest);
   const seconds = (performance.now() - t0) / 1000;
-  const ok = (await sha256(join(dest, 'blob.bin'))) === srcHash;
+  const ok = (await sha256File(join(dest, 'blob.bin'))) === srcHash;
   rmSync(dest, { recursive: true, force: true });
   return { seconds, mibs: sizeMiB / seconds, ok };
 }
@@ -114,8 +83,9 @@ async function relayed(label, rateLimits) {
   }
 }
 
-makeFile();
-const srcHash = await sha256(file);
+// Pseudo-random (incompressible, reproducible) bytes.
+writePseudoRandomFile(file, sizeMiB * MIB, 0x2545f491);
+const srcHash = await sha256File(file);
 console.log(`file: ${sizeMiB} MiB (${Math.ceil((sizeMiB * MIB) / CHUNK)} chunks of 256 KiB), loopback, TLS`);
 let failed = false;
 const results = {};

@@ -7,27 +7,17 @@
 // Options: SCP2P_BENCH_MIB (file size, default 128), SCP2P_BENCH_DOWNLOADERS (default 4),
 // SCP2P_BENCH_SERVE (comma list of serveThreads values, default "1,2"). Imports dist/: `npm run build` first.
 import { spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { closeSync, createReadStream, existsSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const dist = join(root, 'dist/index.js');
-const MIB = 1 << 20;
-
-async function sha256(path) {
-  const h = createHash('sha256');
-  for await (const b of createReadStream(path)) h.update(b);
-  return h.digest('hex');
-}
+import { fileURLToPath } from 'node:url';
+import { MIB, distUrl, requireDist, sha256File, writePseudoRandomFile } from './lib/bench-common.mjs';
 
 // ------------------------------------------------------------------ child roles
 const role = process.argv[2];
 if (role === 'seeder' || role === 'downloader') {
-  const { Node } = await import(pathToFileURL(dist).href);
+  const { Node } = await import(distUrl());
   const send = (m) => process.stdout.write(JSON.stringify(m) + '\n');
   const lines = createInterface({ input: process.stdin });
   const dataDir = mkdtempSync(join(tmpdir(), `scp2p-bench-${role}-`));
@@ -57,7 +47,7 @@ if (role === 'seeder' || role === 'downloader') {
       if (cmd.go) {
         const t0 = performance.now();
         await node.downloadItems(process.argv[4], 'all', dest);
-        send({ secs: (performance.now() - t0) / 1000, sha: await sha256(join(dest, 'blob.bin')) });
+        send({ secs: (performance.now() - t0) / 1000, sha: await sha256File(join(dest, 'blob.bin')) });
       }
       if (cmd.stop) break;
     }
@@ -69,29 +59,14 @@ if (role === 'seeder' || role === 'downloader') {
 }
 
 // ------------------------------------------------------------------ driver
-if (!existsSync(dist)) {
-  console.error('dist/ is missing: run `npm run build` first');
-  process.exit(1);
-}
+requireDist();
 const sizeMiB = Number(process.env.SCP2P_BENCH_MIB ?? 128);
 const downloaders = Number(process.env.SCP2P_BENCH_DOWNLOADERS ?? 4);
 const serveValues = (process.env.SCP2P_BENCH_SERVE ?? '1,2').split(',').map(Number);
 const dir = mkdtempSync(join(tmpdir(), 'scp2p-bench-serve-'));
 const file = join(dir, 'blob.bin');
-{
-  const block = new Uint8Array(8 * MIB);
-  let x = 0x2545f491;
-  const fd = openSync(file, 'w');
-  for (let done = 0; done < sizeMiB; done += 8) {
-    for (let i = 0; i < block.length; i += 4) {
-      x ^= x << 13; x ^= x >>> 17; x ^= x << 5;
-      block[i] = x & 0xff; block[i + 1] = (x >>> 8) & 0xff; block[i + 2] = (x >>> 16) & 0xff; block[i + 3] = x >>> 24;
-    }
-    writeSync(fd, block, 0, Math.min(8, sizeMiB - done) * MIB);
-  }
-  closeSync(fd);
-}
-const want = await sha256(file);
+writePseudoRandomFile(file, sizeMiB * MIB, 0x2545f491);
+const want = await sha256File(file);
 
 function child(args) {
   const p = spawn(process.execPath, [fileURLToPath(import.meta.url), ...args], { stdio: ['pipe', 'pipe', 'inherit'] });

@@ -10,26 +10,21 @@
 // Options: SCP2P_BENCH_MIB (TLS bulk, default 1024), SCP2P_BENCH_QUIC_MIB (default 64), SCP2P_BENCH_RR_MS
 // (default 1000), SCP2P_BENCH_ONLY (comma list of: session-tls,session-quic,raw-tls).
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { join } from 'node:path';
 import * as tls from 'node:tls';
 import { createInterface } from 'node:readline';
+import { MIB, distUrl, requireDist, root } from './lib/bench-common.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-if (!existsSync(join(root, 'dist/actors/session/worker.js'))) {
-  console.error('dist/ is missing: run `npx tsc -p tsconfig.json` first');
-  process.exit(1);
-}
-const imp = (p) => import(pathToFileURL(join(root, 'dist', p)).href);
+requireDist('actors/session/worker.js', '`npx tsc -p tsconfig.json`');
+const imp = (p) => import(distUrl(p));
 const { Supervisor, DEFAULT_LIMITS } = await imp('supervisor.js');
 const { systemClock } = await imp('actors/runtime/clock.js');
 const { MessageType } = await imp('protocol/registry.js');
 const { getChunkCodec } = await imp('protocol/transfer-messages.js');
 const { pexRequestCodec } = await imp('protocol/pex.js');
 
-const MIB = 1 << 20;
 const tlsBytes = Number(process.env.SCP2P_BENCH_MIB ?? 1024) * MIB;
 const quicBytes = Number(process.env.SCP2P_BENCH_QUIC_MIB ?? 64) * MIB;
 const rrMs = Number(process.env.SCP2P_BENCH_RR_MS ?? 1000);

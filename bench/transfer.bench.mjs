@@ -6,45 +6,16 @@
 // downloading session, 256 KiB pieces, DHT/LSD/uTP off. Imports the built package: `npm run build` first.
 // Options: SCP2P_BENCH_MIB (file size, default 1024).
 import { execFileSync, spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { closeSync, createReadStream, existsSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { join } from 'node:path';
+import { MIB, importDist, distUrl, sha256File, writePseudoRandomFile } from './lib/bench-common.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const dist = join(root, 'dist/index.js');
-if (!existsSync(dist)) {
-  console.error('dist/ is missing: run `npm run build` first');
-  process.exit(1);
-}
-const { Node } = await import(pathToFileURL(dist).href);
+const { Node } = await importDist();
 
-const MIB = 1 << 20;
 const sizeMiB = Number(process.env.SCP2P_BENCH_MIB ?? 1024);
 const dir = mkdtempSync(join(tmpdir(), 'scp2p-bench-xfer-'));
 const file = join(dir, 'src', 'blob.bin');
-
-function makeFile() {
-  execFileSync('mkdir', ['-p', dirname(file)]);
-  const block = new Uint8Array(8 * MIB);
-  let x = 0x9e3779b9;
-  const fd = openSync(file, 'w');
-  for (let done = 0; done < sizeMiB; done += 8) {
-    for (let i = 0; i < block.length; i += 4) {
-      x ^= x << 13; x ^= x >>> 17; x ^= x << 5;
-      block[i] = x & 0xff; block[i + 1] = (x >>> 8) & 0xff; block[i + 2] = (x >>> 16) & 0xff; block[i + 3] = x >>> 24;
-    }
-    writeSync(fd, block, 0, Math.min(8, sizeMiB - done) * MIB);
-  }
-  closeSync(fd);
-}
-
-async function sha256(path) {
-  const h = createHash('sha256');
-  for await (const b of createReadStream(path)) h.update(b);
-  return h.digest('hex');
-}
 
 const LIBTORRENT_PAIR = `
 import libtorrent as lt, time, os, shutil, sys, tempfile
@@ -120,12 +91,12 @@ async function scp2p(seeders, label) {
       dest,
     };
     const out = await new Promise((resolve, reject) => {
-      const c = spawn(process.execPath, [script, pathToFileURL(dist).href, JSON.stringify(args)], { stdio: ['ignore', 'pipe', 'inherit'] });
+      const c = spawn(process.execPath, [script, distUrl(), JSON.stringify(args)], { stdio: ['ignore', 'pipe', 'inherit'] });
       let text = '';
       c.stdout.on('data', (b) => (text += b));
       c.on('exit', (code) => (code === 0 ? resolve(JSON.parse(text.trim().split('\n').pop())) : reject(new Error(`downloader exited with ${code}`))));
     });
-    const ok = (await sha256(join(dest, 'blob.bin'))) === srcHash;
+    const ok = (await sha256File(join(dest, 'blob.bin'))) === srcHash;
     rmSync(dest, { recursive: true, force: true });
     return { mibs: sizeMiB / out.seconds, peakRssMiB: out.peakRss / MIB, maxPeers: out.maxPeers, ok };
   } finally {
@@ -133,8 +104,8 @@ async function scp2p(seeders, label) {
   }
 }
 
-makeFile();
-const srcHash = await sha256(file);
+writePseudoRandomFile(file, sizeMiB * MIB, 0x9e3779b9);
+const srcHash = await sha256File(file);
 console.log(`file: ${sizeMiB} MiB`);
 const lt = libtorrent();
 if (lt !== null) console.log(`libtorrent 1→1: ${lt.toFixed(0)} MiB/s`);

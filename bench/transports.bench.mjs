@@ -11,22 +11,13 @@
 // reported (contention only ever makes a run slower).
 // Options: SCP2P_BENCH_MIB (bulk size, default 128), SCP2P_BENCH_RR_MS (round-trip phase length, default 1000),
 // SCP2P_BENCH_ROUNDS (default 3), SCP2P_BENCH_ONLY (comma list of: tls,quic,raw-tls,udx).
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import * as tls from 'node:tls';
+import { MIB, distUrl, importDist } from './lib/bench-common.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const distDir = join(root, 'dist/actors/session/transport');
-if (!existsSync(join(distDir, 'tls-transport.js'))) {
-  console.error('dist/ is missing: run `npx tsc -p tsconfig.json` first');
-  process.exit(1);
-}
-const { TlsTransport } = await import(pathToFileURL(join(distDir, 'tls-transport.js')).href);
-const { QuicTransport } = await import(pathToFileURL(join(distDir, 'quic-transport.js')).href);
-const { processCertificate } = await import(pathToFileURL(join(distDir, 'certs.js')).href);
+const { TlsTransport } = await importDist('actors/session/transport/tls-transport.js', '`npx tsc -p tsconfig.json`');
+const { QuicTransport } = await import(distUrl('actors/session/transport/quic-transport.js'));
+const { processCertificate } = await import(distUrl('actors/session/transport/certs.js'));
 
-const MIB = 1 << 20;
 const bulkBytes = Number(process.env.SCP2P_BENCH_MIB ?? 128) * MIB;
 const rrMs = Number(process.env.SCP2P_BENCH_RR_MS ?? 1000);
 const only = process.env.SCP2P_BENCH_ONLY?.split(',');

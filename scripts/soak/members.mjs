@@ -9,11 +9,11 @@ import { Node } from '../../dist/index.js';
 
 const CHILD = fileURLToPath(new URL('./child-node.mjs', import.meta.url));
 
-export class InlineMember {
-  kind = 'inline';
-  node = undefined;
+/** What both kinds of member hold: who they are, where their data lives, whom they bootstrap from. */
+class Member {
   addresses = [];
   id = undefined;
+  /** `bootstrap`: a function returning the addresses to bootstrap from when the member (re)starts. */
   constructor(name, dataDir, bootstrap, syncIntervalMs, host = '127.0.0.1') {
     this.name = name;
     this.host = host;
@@ -21,6 +21,15 @@ export class InlineMember {
     this.bootstrap = bootstrap;
     this.syncIntervalMs = syncIntervalMs;
   }
+  /** The error a call to a member that is not running fails with (code NODE_STOPPED). */
+  down(why = 'is down') {
+    return Object.assign(new Error(`${this.name} ${why}`), { code: 'NODE_STOPPED' });
+  }
+}
+
+export class InlineMember extends Member {
+  kind = 'inline';
+  node = undefined;
   get up() {
     return this.node !== undefined;
   }
@@ -46,7 +55,7 @@ export class InlineMember {
   }
   async call(op, ...args) {
     const n = this.node;
-    if (!n) throw Object.assign(new Error(`${this.name} is down`), { code: 'NODE_STOPPED' });
+    if (!n) throw this.down();
     switch (op) {
       case 'subscribe':
         return n.subscribe(args[0], { sharePubkey: args[1] });
@@ -73,20 +82,11 @@ export class InlineMember {
   }
 }
 
-export class ChildMember {
+export class ChildMember extends Member {
   kind = 'child';
   child = undefined;
-  addresses = [];
-  id = undefined;
   #pending = new Map();
   #next = 1;
-  constructor(name, dataDir, bootstrap, syncIntervalMs, host = '127.0.0.1') {
-    this.name = name;
-    this.host = host;
-    this.dataDir = dataDir;
-    this.bootstrap = bootstrap;
-    this.syncIntervalMs = syncIntervalMs;
-  }
   get up() {
     return this.child !== undefined && this.id !== undefined;
   }
@@ -104,7 +104,7 @@ export class ChildMember {
         this.child = undefined;
         this.id = undefined;
       }
-      for (const p of this.#pending.values()) p.reject(Object.assign(new Error(`${this.name} exited`), { code: 'NODE_STOPPED' }));
+      for (const p of this.#pending.values()) p.reject(this.down('exited'));
       this.#pending.clear();
     });
     child.on('message', (m) => {
@@ -151,7 +151,7 @@ export class ChildMember {
   }
   call(op, ...args) {
     const c = this.child;
-    if (!c || !c.connected) return Promise.reject(Object.assign(new Error(`${this.name} is down`), { code: 'NODE_STOPPED' }));
+    if (!c || !c.connected) return Promise.reject(this.down());
     const id = this.#next++;
     return new Promise((resolve, reject) => {
       this.#pending.set(id, { resolve, reject });
@@ -159,7 +159,7 @@ export class ChildMember {
       c.send({ id, op, args }, (err) => {
         if (!err) return;
         this.#pending.delete(id);
-        reject(Object.assign(new Error(`${this.name} is down (${err.code ?? err.message})`), { code: 'NODE_STOPPED' }));
+        reject(this.down(`is down (${err.code ?? err.message})`));
       });
     });
   }

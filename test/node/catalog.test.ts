@@ -1,21 +1,11 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Node } from '../../src/index.js';
 import type { NodeEvent } from '../../src/messages/node-events.js';
+import { nodeTestDirs } from './node-test-helpers.js';
 
-const nodes: Node[] = [];
-const dirs: string[] = [];
-const tmp = (p = 'scp2p-catalog-') => {
-  const d = fs.mkdtempSync(path.join(os.tmpdir(), p));
-  dirs.push(d);
-  return d;
-};
-afterEach(async () => {
-  await Promise.all(nodes.splice(0).map((n) => n.stop()));
-  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
-});
+const { nodes, tmp } = nodeTestDirs('scp2p-catalog-');
 
 const FILES: Record<string, string | number> = {
   'Reisebericht Übersicht.pdf': 300_000,

@@ -6,24 +6,14 @@
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { filter, firstValueFrom, timeout } from 'rxjs';
 import { Node, type NodeConfig, type NodeEvent } from '../../src/index.js';
+import { nodeTestDirs } from './node-test-helpers.js';
 
-const dirs: string[] = [];
-const tmp = (): string => {
-  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'scp2p-relay-'));
-  dirs.push(d);
-  return d;
-};
+const { nodes, tmp } = nodeTestDirs('scp2p-relay-', { ignoreStopErrors: true });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const nodes: Node[] = [];
-afterEach(async () => {
-  await Promise.all(nodes.splice(0).map((n) => n.stop().catch(() => {})));
-  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
-});
 
 /** Fast timing so a rotation takes seconds, not the 30 s defaults. */
 const FAST_CLIENT = { recheckMs: 500, discoveryIntervalMs: 500, dialTimeoutMs: 5_000, registerTimeoutMs: 5_000 };

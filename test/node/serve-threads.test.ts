@@ -6,22 +6,12 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Node } from '../../src/index.js';
+import { nodeTestDirs } from './node-test-helpers.js';
 
-const nodes: Node[] = [];
-const dirs: string[] = [];
-const tmp = (p = 'scp2p-serve-') => {
-  const d = fs.mkdtempSync(path.join(os.tmpdir(), p));
-  dirs.push(d);
-  return d;
-};
-afterEach(async () => {
-  await Promise.all(nodes.splice(0).map((n) => n.stop()));
-  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
-});
+const { nodes, tmp } = nodeTestDirs('scp2p-serve-');
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 

@@ -15,34 +15,7 @@ import { shareIdFromPubkey } from '../../../src/protocol/ids.js';
 import { keypairFromSeed } from '../../../src/protocol/keys.js';
 import { manifestId, signManifest, type ManifestV1 } from '../../../src/protocol/manifest.js';
 import { signShareHead, type ShareHead } from '../../../src/protocol/share-head.js';
-
-const seedA = new Uint8Array(32).fill(7);
-const seedM = new Uint8Array(32).fill(9); // mallory
-const pubA = keypairFromSeed(seedA).publicKey;
-const pubM = keypairFromSeed(seedM).publicKey;
-const SHARE_A = toHex(shareIdFromPubkey(pubA));
-const NOW = 1_700_000_000;
-
-function manifest(seq: bigint, seed = seedA, over: Partial<ManifestV1> = {}): ManifestV1 {
-  const pub = keypairFromSeed(seed).publicKey;
-  const m: ManifestV1 = {
-    version: 1,
-    sharePubkey: pub,
-    shareId: shareIdFromPubkey(pub),
-    seq,
-    createdAt: BigInt(NOW),
-    expiresAt: null,
-    title: `v${seq}`,
-    description: null,
-    visibility: 'private',
-    communities: [],
-    items: [],
-    recommendedShares: [],
-    signature: null,
-    ...over,
-  };
-  return signManifest(m, seed);
-}
+import { manifest, NOW, pubA, pubM, SHARE_A, seedA, seedM } from './helpers/signed-manifests.js';
 
 function head(m: ManifestV1, seed = seedA, over: Partial<ShareHead> = {}): ShareHead {
   const h = signShareHead({ shareId: m.shareId, latestSeq: m.seq, latestManifestId: manifestId(m), updatedAt: BigInt(NOW) }, seed);

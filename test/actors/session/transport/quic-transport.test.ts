@@ -3,8 +3,7 @@ import * as dgram from 'node:dgram';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ScpError } from '../../../../src/errors.js';
 import { checkAlpn, QuicTransport } from '../../../../src/actors/session/transport/quic-transport.js';
-import type { Connection } from '../../../../src/actors/session/transport/transport.js';
-import { echoListener, readExactly, removeTranspiled, runChild, sendAll, sha256, transpiledTransportDir } from './transport-harness.js';
+import { echoListener, expectDialTimesOutAndAborts, expectEchoes, expectNoHandleLeft, removeTranspiled, runChild, sendAll, sha256, stalledWriter } from './transport-harness.js';
 
 afterAll(() => removeTranspiled());
 
@@ -12,19 +11,7 @@ describe('QUIC transport', () => {
   const t = new QuicTransport();
 
   it('echoes random payloads byte for byte over the one bidirectional stream', async () => {
-    const l = await echoListener(t);
-    const c = await t.dial(l.address);
-    expect(c.kind).toBe('quic');
-    expect(c.remoteAddress).toEqual(l.address);
-    const it = c[Symbol.asyncIterator]();
-    for (const n of [1, 4, 1000, 16_383, 16_385, 300_000, 2 * 1024 * 1024 + 4]) {
-      const data = randomBytes(n);
-      await sendAll(c, data, 7_919);
-      expect(Buffer.compare(await readExactly(it, n), data)).toBe(0);
-    }
-    await c.close();
-    expect((await c.closed).reason).toBe('local');
-    await l.close({ destroyConnections: true });
+    await expectEchoes(t, 'quic', [1, 4, 1000, 16_383, 16_385, 300_000, 2 * 1024 * 1024 + 4]);
   });
 
   it('carries 24 MiB intact (sha256 at the receiver)', async () => {
@@ -46,57 +33,24 @@ describe('QUIC transport', () => {
   });
 
   it('a reader that does not read stops the writer: queued bytes stay bounded', async () => {
-    let server: Connection | undefined;
     const window = 1024 * 1024;
-    const tw = new QuicTransport({ streamWindow: window });
-    const l = await tw.listen({ host: '127.0.0.1', port: 0 }, (conn) => (server = conn));
-    const c = await tw.dial(l.address);
-    const chunk = randomBytes(128 * 1024);
-    let accepted = 0;
-    let maxQueued = 0;
-    const writer = (async () => {
-      for (;;) {
-        const r = c.write(chunk);
-        accepted += chunk.length;
-        maxQueued = Math.max(maxQueued, c.queuedBytes);
-        if (r !== true) await r;
-      }
-    })();
-    writer.catch(() => {});
-    await new Promise((r) => setTimeout(r, 600));
-    const stalledAt = accepted;
-    await new Promise((r) => setTimeout(r, 400));
-    expect(accepted).toBe(stalledAt);
-    expect(maxQueued).toBeLessThanOrEqual(2 * chunk.length);
+    const chunk = 128 * 1024;
+    const w = await stalledWriter(new QuicTransport({ streamWindow: window }), chunk, 600, 400);
+    expect(w.maxQueued()).toBeLessThanOrEqual(2 * chunk);
     // what left the writer sits in the peer's receive window plus quiche's send buffer: a few windows at most
-    expect(accepted).toBeLessThan(8 * window);
-    const it = server![Symbol.asyncIterator]();
+    expect(w.accepted()).toBeLessThan(8 * window);
+    const it = w.server()[Symbol.asyncIterator]();
     let read = 0;
-    while (read < stalledAt) read += (await it.next()).value!.length;
+    while (read < w.stalledAt) read += (await it.next()).value!.length;
     await new Promise((r) => setTimeout(r, 100));
-    expect(accepted).toBeGreaterThan(stalledAt);
-    c.destroy();
-    await writer.then(
-      () => expect.fail('writer should fail once destroyed'),
-      (err: unknown) => expect(err).toBeInstanceOf(Error),
-    );
-    await l.close({ destroyConnections: true });
+    expect(w.accepted()).toBeGreaterThan(w.stalledAt);
+    await w.destroy();
   });
 
   it('dial times out (nobody answers) and honours AbortSignal', async () => {
     const mute = dgram.createSocket('udp4');
     await new Promise<void>((r) => mute.bind(0, '127.0.0.1', r));
-    const port = mute.address().port;
-    const t0 = Date.now();
-    const err = await t.dial({ host: '127.0.0.1', port }, { timeoutMs: 300 }).catch((e: unknown) => e);
-    expect((err as ScpError).code).toBe('TIMEOUT');
-    expect(Date.now() - t0).toBeLessThan(2_000);
-    const ac = new AbortController();
-    setTimeout(() => ac.abort(), 50);
-    const err2 = await t.dial({ host: '127.0.0.1', port }, { signal: ac.signal }).catch((e: unknown) => e);
-    expect((err2 as ScpError).code).toBe('ABORTED');
-    const err3 = await t.dial({ host: '127.0.0.1', port }, { signal: AbortSignal.abort() }).catch((e: unknown) => e);
-    expect((err3 as ScpError).code).toBe('ABORTED');
+    await expectDialTimesOutAndAborts(t, mute.address().port, 300);
     mute.close();
   });
 
@@ -159,21 +113,6 @@ describe('QUIC transport', () => {
   });
 
   it('close and destroy leave no handle open (a child process exits by itself)', async () => {
-    const dir = transpiledTransportDir();
-    const code = `
-      import { QuicTransport } from ${JSON.stringify(dir + '/quic-transport.js')};
-      const t = new QuicTransport();
-      const l = await t.listen({ host: '127.0.0.1', port: 0 }, async (c) => {
-        try { for await (const b of c) await c.write(b); await c.close(); } catch (e) { c.destroy(); }
-      });
-      const a = await t.dial(l.address); await a.write(new Uint8Array(100000)); await a.close();
-      const b = await t.dial(l.address); b.setIdleTimeout(60000); await b.write(new Uint8Array(10)); b.destroy(); await b.closed;
-      await l.close({ destroyConnections: true });
-      console.log('done');
-    `;
-    const r = await runChild(code, 15_000);
-    expect(r.stderr).toBe('');
-    expect(r.stdout.trim()).toBe('done');
-    expect(r.code).toBe(0);
+    await expectNoHandleLeft('quic-transport.js', 'QuicTransport', 15_000, true);
   });
 });

@@ -6,7 +6,7 @@ import { ScpError } from '../../../../src/errors.js';
 import { processCertificate, certificateMatchesKey, generateSelfSignedCertificate } from '../../../../src/actors/session/transport/certs.js';
 import { TlsTransport } from '../../../../src/actors/session/transport/tls-transport.js';
 import type { Connection } from '../../../../src/actors/session/transport/transport.js';
-import { echoListener, readExactly, removeTranspiled, runChild, sendAll, sha256, transpiledTransportDir } from './transport-harness.js';
+import { echoListener, expectDialTimesOutAndAborts, expectEchoes, expectNoHandleLeft, readExactly, removeTranspiled, sendAll, sha256, stalledWriter } from './transport-harness.js';
 
 afterAll(() => removeTranspiled());
 
@@ -26,19 +26,7 @@ describe('TLS transport', () => {
   const t = new TlsTransport();
 
   it('echoes random payloads byte for byte', async () => {
-    const l = await echoListener(t);
-    const c = await t.dial(l.address);
-    expect(c.kind).toBe('tcp');
-    expect(c.remoteAddress).toEqual(l.address);
-    const it = c[Symbol.asyncIterator]();
-    for (const n of [1, 4, 1000, 16_384, 16_385, 300_000, 2 * 1024 * 1024 + 4]) {
-      const data = randomBytes(n);
-      await sendAll(c, data, 7_919);
-      expect(Buffer.compare(await readExactly(it, n), data)).toBe(0);
-    }
-    await c.close();
-    expect((await c.closed).reason).toBe('local');
-    await l.close({ destroyConnections: true });
+    await expectEchoes(t, 'tcp', [1, 4, 1000, 16_384, 16_385, 300_000, 2 * 1024 * 1024 + 4]);
   });
 
   it('carries 64 MiB intact (sha256 both ends)', async () => {
@@ -56,39 +44,17 @@ describe('TLS transport', () => {
   });
 
   it('a reader that does not read stops the writer: queued bytes stay bounded', async () => {
-    let server: Connection | undefined;
-    const l = await t.listen({ host: '127.0.0.1', port: 0 }, (conn) => (server = conn));
-    const c = await t.dial(l.address);
-    const chunk = randomBytes(256 * 1024);
-    let accepted = 0;
-    let maxQueued = 0;
-    const writer = (async () => {
-      for (;;) {
-        const r = c.write(chunk);
-        accepted += chunk.length;
-        maxQueued = Math.max(maxQueued, c.queuedBytes);
-        if (r !== true) await r;
-      }
-    })();
-    writer.catch(() => {});
-    await new Promise((r) => setTimeout(r, 400));
-    const stalledAt = accepted;
-    await new Promise((r) => setTimeout(r, 300));
-    expect(accepted).toBe(stalledAt); // the writer is parked on the drain promise
-    expect(maxQueued).toBeLessThanOrEqual(64 * 1024 + chunk.length);
+    const chunk = 256 * 1024;
+    const w = await stalledWriter(t, chunk, 400, 300);
+    expect(w.maxQueued()).toBeLessThanOrEqual(64 * 1024 + chunk);
     // kernel socket buffers hold some; everything else must be in userland queues, which are bounded above
-    expect(accepted).toBeLessThan(64 * 1024 * 1024);
+    expect(w.accepted()).toBeLessThan(64 * 1024 * 1024);
     // once the reader reads, the writer moves again
-    const it = server![Symbol.asyncIterator]();
+    const it = w.server()[Symbol.asyncIterator]();
     let read = 0;
-    while (read < stalledAt + 4 * chunk.length) read += (await it.next()).value!.length;
-    expect(accepted).toBeGreaterThan(stalledAt);
-    c.destroy();
-    await writer.then(
-      () => expect.fail('writer should fail once destroyed'),
-      (err: unknown) => expect(err).toBeInstanceOf(Error),
-    );
-    await l.close({ destroyConnections: true });
+    while (read < w.stalledAt + 4 * chunk) read += (await it.next()).value!.length;
+    expect(w.accepted()).toBeGreaterThan(w.stalledAt);
+    await w.destroy();
   });
 
   it('speaks TLS 1.3 with SNI localhost and offers no ALPN', async () => {
@@ -130,19 +96,7 @@ describe('TLS transport', () => {
     const accepted = new Set<net.Socket>();
     const mute = net.createServer((s) => accepted.add(s));
     await new Promise<void>((r) => mute.listen(0, '127.0.0.1', r));
-    const port = (mute.address() as net.AddressInfo).port;
-    const t0 = Date.now();
-    const err = await t.dial({ host: '127.0.0.1', port }, { timeoutMs: 200 }).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(ScpError);
-    expect((err as ScpError).code).toBe('TIMEOUT');
-    expect(Date.now() - t0).toBeLessThan(2_000);
-
-    const ac = new AbortController();
-    setTimeout(() => ac.abort(), 50);
-    const err2 = await t.dial({ host: '127.0.0.1', port }, { signal: ac.signal }).catch((e: unknown) => e);
-    expect((err2 as ScpError).code).toBe('ABORTED');
-    const err3 = await t.dial({ host: '127.0.0.1', port }, { signal: AbortSignal.abort() }).catch((e: unknown) => e);
-    expect((err3 as ScpError).code).toBe('ABORTED');
+    await expectDialTimesOutAndAborts(t, (mute.address() as net.AddressInfo).port, 200);
     mute.close();
     for (const s of accepted) s.destroy();
   });
@@ -187,21 +141,6 @@ describe('TLS transport', () => {
   });
 
   it('close and destroy leave no handle open (a child process exits by itself)', async () => {
-    const dir = transpiledTransportDir();
-    const code = `
-      import { TlsTransport } from ${JSON.stringify(dir + '/tls-transport.js')};
-      const t = new TlsTransport();
-      const l = await t.listen({ host: '127.0.0.1', port: 0 }, async (c) => {
-        try { for await (const b of c) await c.write(b); await c.close(); } catch (e) { c.destroy(); }
-      });
-      const a = await t.dial(l.address); await a.write(new Uint8Array(100000)); await a.close();
-      const b = await t.dial(l.address); b.setIdleTimeout(60000); await b.write(new Uint8Array(10)); b.destroy();
-      await l.close({ destroyConnections: true });
-      console.log('done');
-    `;
-    const r = await runChild(code, 8_000);
-    expect(r.stderr).toBe('');
-    expect(r.stdout.trim()).toBe('done');
-    expect(r.code).toBe(0);
+    await expectNoHandleLeft('tls-transport.js', 'TlsTransport', 8_000);
   });
 });

@@ -1,14 +1,18 @@
 /**
  * Shared pieces of the transport tests: an echo listener, a sender that honours `write`'s backpressure, and a child
- * `node` process running the transport from plain JS (to prove close/destroy leave no handle keeping it alive).
+ * `node` process running the transport from plain JS (to prove close/destroy leave no handle keeping it alive);
+ * and the checks the TLS and QUIC tests make alike (echo round trips, a writer nobody reads, dial timeout/abort,
+ * no handle left open).
  */
 import { spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
-import type { Connection, Listener, Transport } from '../../../../src/actors/session/transport/transport.js';
+import { expect } from 'vitest';
+import { ScpError } from '../../../../src/errors.js';
+import type { Connection, Listener, Transport, TransportKind } from '../../../../src/actors/session/transport/transport.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../../../..');
 
@@ -101,4 +105,104 @@ export function runChild(code: string, timeoutMs: number): Promise<{ code: numbe
       resolve({ code: c ?? -1, stdout, stderr });
     });
   });
+}
+
+/** Echoes random payloads of each size (sent in 7,919-byte writes) back byte for byte, then closes: reason local. */
+export async function expectEchoes(t: Transport, kind: TransportKind, sizes: number[]): Promise<void> {
+  const l = await echoListener(t);
+  const c = await t.dial(l.address);
+  expect(c.kind).toBe(kind);
+  expect(c.remoteAddress).toEqual(l.address);
+  const it = c[Symbol.asyncIterator]();
+  for (const n of sizes) {
+    const data = randomBytes(n);
+    await sendAll(c, data, 7_919);
+    expect(Buffer.compare(await readExactly(it, n), data)).toBe(0);
+  }
+  await c.close();
+  expect((await c.closed).reason).toBe('local');
+  await l.close({ destroyConnections: true });
+}
+
+/**
+ * A listener on `t` whose side never reads, and a client writing `chunkBytes`-byte chunks to it without end (waiting
+ * on each drain promise): after `runMs` the writer must be parked, taking no more bytes for `holdMs`. `accepted`
+ * counts the bytes `write` took, `maxQueued` is the most `queuedBytes` ever held, `stalledAt` what was accepted
+ * when the writer stalled, `server()` the listener's connection (to read from); `destroy()` destroys the client,
+ * expects the writer to fail, and closes the listener.
+ */
+export async function stalledWriter(t: Transport, chunkBytes: number, runMs: number, holdMs: number) {
+  let server: Connection | undefined;
+  const l = await t.listen({ host: '127.0.0.1', port: 0 }, (conn) => (server = conn));
+  const c = await t.dial(l.address);
+  const chunk = randomBytes(chunkBytes);
+  let accepted = 0;
+  let maxQueued = 0;
+  const writer = (async (): Promise<never> => {
+    for (;;) {
+      const r = c.write(chunk);
+      accepted += chunk.length;
+      maxQueued = Math.max(maxQueued, c.queuedBytes);
+      if (r !== true) await r;
+    }
+  })();
+  writer.catch(() => {});
+  await new Promise((r) => setTimeout(r, runMs));
+  const stalledAt = accepted;
+  await new Promise((r) => setTimeout(r, holdMs));
+  expect(accepted).toBe(stalledAt); // the writer is parked on the drain promise
+  return {
+    stalledAt,
+    accepted: () => accepted,
+    maxQueued: () => maxQueued,
+    server: () => server!,
+    async destroy(): Promise<void> {
+      c.destroy();
+      await writer.then(
+        () => expect.fail('writer should fail once destroyed'),
+        (err: unknown) => expect(err).toBeInstanceOf(Error),
+      );
+      await l.close({ destroyConnections: true });
+    },
+  };
+}
+
+/** A dial to `port`, where nobody completes a handshake, fails TIMEOUT after `timeoutMs`, and ABORTED on a signal. */
+export async function expectDialTimesOutAndAborts(t: Transport, port: number, timeoutMs: number): Promise<void> {
+  const t0 = Date.now();
+  const err = await t.dial({ host: '127.0.0.1', port }, { timeoutMs }).catch((e: unknown) => e);
+  expect(err).toBeInstanceOf(ScpError);
+  expect((err as ScpError).code).toBe('TIMEOUT');
+  expect(Date.now() - t0).toBeLessThan(2_000);
+
+  const ac = new AbortController();
+  setTimeout(() => ac.abort(), 50);
+  const err2 = await t.dial({ host: '127.0.0.1', port }, { signal: ac.signal }).catch((e: unknown) => e);
+  expect((err2 as ScpError).code).toBe('ABORTED');
+  const err3 = await t.dial({ host: '127.0.0.1', port }, { signal: AbortSignal.abort() }).catch((e: unknown) => e);
+  expect((err3 as ScpError).code).toBe('ABORTED');
+}
+
+/**
+ * In a child `node` running the transpiled transport (`file` exports `className`): an echo listener, one
+ * connection closed after a write, one destroyed with a long idle timer armed (then, with `awaitDestroyed`, its
+ * `closed` awaited), the listener closed; expects the child to print `done` and exit by itself, quietly.
+ */
+export async function expectNoHandleLeft(file: string, className: string, timeoutMs: number, awaitDestroyed = false): Promise<void> {
+  const dir = transpiledTransportDir();
+  const code = `
+      import { ${className} } from ${JSON.stringify(`${dir}/${file}`)};
+      const t = new ${className}();
+      const l = await t.listen({ host: '127.0.0.1', port: 0 }, async (c) => {
+        try { for await (const b of c) await c.write(b); await c.close(); } catch (e) { c.destroy(); }
+      });
+      const a = await t.dial(l.address); await a.write(new Uint8Array(100000)); await a.close();
+      const b = await t.dial(l.address); b.setIdleTimeout(60000); await b.write(new Uint8Array(10)); b.destroy();${awaitDestroyed ? ' await b.closed;' : ''}
+      await l.close({ destroyConnections: true });
+      console.log('done');
+    `;
+  const r = await runChild(code, timeoutMs);
+  expect(r.stderr).toBe('');
+  expect(r.stdout.trim()).toBe('done');
+  expect(r.code).toBe(0);
 }
