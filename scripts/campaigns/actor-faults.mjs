@@ -65,7 +65,7 @@ export async function runActorFaults(options = {}, log = (m) => process.stderr.w
     await randomFile(srcFile, o.sizeMib * MiB);
     const srcSha = await sha256File(srcFile);
     const listen = { listen: { tcp: 0, quic: null }, host: '127.0.0.1', logLevel: o.logLevel };
-    const supervision = { intensity: 1_000_000, periodMs: 60_000, heartbeatTimeoutMs: o.heartbeatTimeoutMs };
+    const supervision = { intensity: 1_000_000, periodMs: 60_000, heartbeatIntervalMs: 250, heartbeatTimeoutMs: o.heartbeatTimeoutMs };
     const seeder = await Node.start({ dataDir: join(base, 'seeder'), ...listen, seed: seed ^ 1, ...(o.side === 'seeder' ? { supervision } : {}) });
     nodes.push(seeder);
     const pub = await seeder.publishFolder(srcDir, { title: 'actor-fault campaign', visibility: 'private' });
