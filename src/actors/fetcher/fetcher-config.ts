@@ -5,9 +5,9 @@
  * | key                     | default                | meaning                                                        |
  * |-------------------------|------------------------|----------------------------------------------------------------|
  * | `hashThreads`           | 2                      | threads of the fetcher's hashing pool                          |
- * | `parallelChunks`        | 8                      | chunks in flight per download (PROTOCOL.md §8.3), at least     |
- * | `chunksPerPeer`         | 16                     | per active provider: target = max(this × providers, the above) |
- * | `maxParallelChunks`     | 64                     | ceiling of the in-flight target                                |
+ * | `parallelChunks`        | 16                     | chunks in flight per download, at least (§8.3; reference: 8)   |
+ * | `chunksPerPeer`         | 4                      | per active provider: target = max(this × providers, the above) |
+ * | `maxParallelChunks`     | 32                     | ceiling of the in-flight target                                |
  * | `maxConcurrentDownloads`| 4                      | downloads running at once; the rest wait queued                |
  * | `downloadDir`           | `<dataDir>/downloads`  | where relative outPath / targetDir land                        |
  * | `diskQuotaBytes`        | none                   | bytes all downloads may hold together                          |
@@ -45,9 +45,9 @@ export function readFetcherConfig(config: Record<string, unknown>, dataDir: stri
   };
   return {
     hashThreads: Math.floor(pos('hashThreads', 2)),
-    parallelChunks: Math.floor(pos('parallelChunks', 8)),
-    chunksPerPeer: config.chunksPerPeer === 0 ? 0 : Math.floor(pos('chunksPerPeer', 16)),
-    maxParallelChunks: Math.floor(pos('maxParallelChunks', 64)),
+    parallelChunks: Math.floor(pos('parallelChunks', 16)),
+    chunksPerPeer: config.chunksPerPeer === 0 ? 0 : Math.floor(pos('chunksPerPeer', 4)),
+    maxParallelChunks: Math.floor(pos('maxParallelChunks', 32)),
     maxConcurrentDownloads: Math.floor(pos('maxConcurrentDownloads', 4)),
     downloadDir: typeof config.downloadDir === 'string' && config.downloadDir.length > 0 ? config.downloadDir : join(dataDir, 'downloads'),
     diskQuotaBytes: opt('diskQuotaBytes'),
