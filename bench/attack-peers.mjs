@@ -8,6 +8,9 @@
 //   slowloris a frame's length prefix, then a byte every 2 s (cut off by the node's frame timeout, then again);
 //   garbage   random bytes and oversize prefixes right after the handshake (silent close), reconnecting;
 //   corrupt   a seeder (TLS listener) that lists the genuine chunk hashes but serves every chunk with a flipped byte.
+// Every attacking connection leaves from its own source address, 127.0.0.66 (Linux routes all of 127/8 to lo), as
+// attackers on a real network do not share the honest peer's IP; per-IP defences (the accept budget) then see
+// them as one host, which is what they are. Nothing else is held back: fresh identities, full pipelines.
 // argv[2]: JSON { dist, targets: ["tcp://ip:port"...], contentId, manifestId, file, intensity, kinds? }. Prints
 // "ready <corruptPort>" once the corrupt seeder listens; on SIGTERM prints a JSON line of counters and exits.
 import { randomBytes } from 'node:crypto';
@@ -34,12 +37,13 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const contentId = fromHex(args.contentId, 32);
 const manifestId = fromHex(args.manifestId, 32);
 const intensity = args.intensity ?? 1;
+const ATTACKER_IP = '127.0.0.66';
 
 /** A TLS connection through a genuine handshake; resolves { sock, core, pump, closed } or null. */
 function connect(target) {
   const [, host, port] = /^tcp:\/\/([\d.]+):(\d+)$/.exec(target);
   return new Promise((resolve) => {
-    const sock = tls.connect({ host, port: Number(port), rejectUnauthorized: false, servername: 'localhost' });
+    const sock = tls.connect({ host, port: Number(port), rejectUnauthorized: false, servername: 'localhost', localAddress: ATTACKER_IP });
     const core = new ConnectionCore({ randomBytes: rnd }, { role: 'initiator', nodeSeed: rnd(32), capabilities: NO_CAPABILITIES, limits: { maxOutboundInFlight: 4096 } });
     const waiters = new Map();
     let raw = false;

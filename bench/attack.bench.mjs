@@ -3,6 +3,8 @@
 // undisturbed, then with hostile peers (bench/attack-peers.mjs, their own process) attacking the seeder and the
 // downloader at once — request floods, a Sybil churn of fresh identities, slowloris frames, garbage and
 // oversize frames — and a corrupt-chunk seeder placed first in the downloader's swarm; then undisturbed again.
+// The attackers connect from their own source address (127.0.0.66, see attack-peers.mjs), the honest nodes from
+// 127.0.0.1: on a real network an attacker does not share its victim's peers' IP.
 // Prints both speeds and the ratio attacked / undisturbed (mean of the runs before and after; goal ≥ 0.8), and
 // the attackers' counters. Every download is checked (SHA-256) and a fresh downloader node is used each time.
 // Options: SCP2P_ATTACK_MIB (file size, default 128), SCP2P_ATTACK_INTENSITY (attackers per kind ×, default 1),

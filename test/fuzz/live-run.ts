@@ -24,7 +24,9 @@ export interface LiveRunResult extends LiveResult {
   closeReasons: Record<string, number>;
 }
 
-const RAISED = { total: 10_000_000, dht: 10_000_000, fetch: 10_000_000, relay: 10_000_000, chunk: 10_000_000 };
+const RAISED = { total: 10_000_000, dht: 10_000_000, fetch: 10_000_000, relay: 10_000_000, chunk: 10_000_000, other: 10_000_000 };
+/** The fuzzer's frames must reach the decoders: no abuse cut-off, no per-IP accept budget (0 = off). */
+const OPEN_DOORS = { abuseRefusals: 0, acceptBurstPerIp: 0 };
 
 function mem(): { rss: number; heap: number } {
   fullGc();
@@ -36,7 +38,7 @@ export async function runLiveFuzz(opts: { frames: number; seed: number; fileByte
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'scp2p-fuzz-live-'));
   const nodes: Node[] = [];
   try {
-    const a = await Node.start({ dataDir: path.join(root, 'a'), listen: { tcp: 0, quic: null }, host: '127.0.0.1', rateLimits: RAISED });
+    const a = await Node.start({ dataDir: path.join(root, 'a'), listen: { tcp: 0, quic: null }, host: '127.0.0.1', rateLimits: RAISED, connectionLimits: OPEN_DOORS });
     nodes.push(a);
     const closeReasons = new Map<string, number>();
     a.events$.subscribe((e) => {

@@ -24,7 +24,7 @@ export const T0 = 1_700_000_000_000;
 const rnd = (n: number): Uint8Array => new Uint8Array(randomBytes(n));
 
 /** The campaign raises the per-identity limits (as the live run does by config) so floods reach the owners. */
-export const RAISED_RATE_LIMITS: Partial<RateLimits> = { total: 10_000_000, dht: 10_000_000, fetch: 10_000_000, relay: 10_000_000, chunk: 10_000_000 };
+export const RAISED_RATE_LIMITS: Partial<RateLimits> = { total: 10_000_000, dht: 10_000_000, fetch: 10_000_000, relay: 10_000_000, chunk: 10_000_000, other: 10_000_000 };
 
 export class FuzzFinding extends Error {
   constructor(message: string, cause: unknown) {

@@ -125,7 +125,8 @@ describe('slow and oversize frames against a live node', () => {
     nodes.push(a);
     const port = tcpPort(a.addresses());
 
-    const slow = await WireClient.connect(port);
+    // Attackers from addresses of their own: a cut costs its IP a second of the accept budget (abuse-guard.ts).
+    const slow = await WireClient.connect(port, { localAddress: '127.0.0.66' });
     clients.push(slow);
     const t0 = Date.now();
     slow.writeRaw(Uint8Array.from([0, 0, 0x40, 0])); // a 16 KiB frame announced...
@@ -148,9 +149,11 @@ describe('slow and oversize frames against a live node', () => {
     } finally {
       clearInterval(trickle);
     }
+    // The slowloris IP's next connection is dropped before the TLS handshake (the cut cost it its accept budget).
+    await expect(WireClient.connect(port, { localAddress: '127.0.0.66' })).rejects.toThrow();
 
     // An authenticated peer announcing a frame over the 2 MiB cap is dropped before any body is buffered.
-    const big = await WireClient.connect(port);
+    const big = await WireClient.connect(port, { localAddress: '127.0.0.67' });
     clients.push(big);
     const t1 = Date.now();
     big.writeRaw(Uint8Array.from([0x00, 0x20, 0x00, 0x01, 1, 2, 3]));

@@ -54,8 +54,9 @@ export class WireClient {
     void this.closed.then(() => clearInterval(this.#timer));
   }
 
-  static async connect(port: number, opts: { seed?: Uint8Array; timeoutMs?: number } = {}): Promise<WireClient> {
-    const sock = tls.connect({ host: '127.0.0.1', port, rejectUnauthorized: false, servername: 'localhost' });
+  /** `localAddress`: the source IP (any of 127/8 on Linux), so an attacker does not share the honest peers' IP. */
+  static async connect(port: number, opts: { seed?: Uint8Array; timeoutMs?: number; localAddress?: string } = {}): Promise<WireClient> {
+    const sock = tls.connect({ host: '127.0.0.1', port, rejectUnauthorized: false, servername: 'localhost', ...(opts.localAddress ? { localAddress: opts.localAddress } : {}) });
     const c = new WireClient(sock, opts.seed ?? rnd(32));
     await new Promise<void>((resolve, reject) => {
       sock.once('secureConnect', () => resolve());

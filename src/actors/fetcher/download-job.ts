@@ -101,6 +101,13 @@ const RATE_LIMIT_REST_MS = 2_000;
 const RATE_LIMIT_MAX_REST_MS = 30_000;
 /** How long a probe keeps asking when every candidate was only transiently unreachable. */
 const PROBE_PATIENCE_MS = 15_000;
+/**
+ * Once one provider answered the chunk-list probe (or the last chunk), the others get this long, or 4× the first
+ * answer's latency if more, before the download goes on without them: a provider that holds its answer (found by
+ * the attack bench: a corrupt seeder that writes an answer only when the next request arrives) must not hold the
+ * start until the request timeout. Late matching answers still join the swarm.
+ */
+const PROBE_GRACE_MS = 250;
 /** Rounds of 300 ms with nothing in flight before a download gives up (peers may be resting meanwhile). */
 const DEFAULT_MAX_STALL_ROUNDS = 400;
 
@@ -308,6 +315,9 @@ export class DownloadJob {
     let transient = 0;
     const timeoutMs = init.requestTimeoutMs ?? 8_000;
     let next = 0;
+    let onAnswer: (() => void) | undefined;
+    /** Set once the list is chosen: later answers with the same list join as providers. */
+    const late: { listHash?: string; providers?: PeerAddr[] } = {};
     const worker = async (): Promise<void> => {
       while (next < candidates.length && !this.#stopMode) {
         const peer = candidates[next++] as PeerAddr;
@@ -330,6 +340,8 @@ export class DownloadJob {
             continue;
           }
           answers.push({ peer, hashes: list.hashes, listHash: toHex(lh) });
+          if (late.listHash === toHex(lh) && late.providers) this.#joinLate(peer, late.providers);
+          onAnswer?.();
         } catch (err) {
           unreachable++; // no such content there, unreachable, or a malformed answer: not a provider
           if (isTransient(err)) transient++;
@@ -340,7 +352,21 @@ export class DownloadJob {
     // before the download fails NOT_FOUND (actor-fault campaign, docs/RELIABILITY.md).
     const giveUpAt = this.#c.clock.now() + PROBE_PATIENCE_MS;
     for (let wait = 500; ; wait = Math.min(wait * 2, 4_000)) {
-      await Promise.all(Array.from({ length: Math.min(candidates.length, init.probeConcurrency ?? 8) }, worker));
+      const round = Promise.all(Array.from({ length: Math.min(candidates.length, init.probeConcurrency ?? 8) }, worker));
+      const t0 = this.#c.clock.now();
+      await new Promise<void>((resolve) => {
+        let timer: TimerHandle | undefined;
+        const finish = (): void => {
+          if (timer !== undefined) this.#c.clock.clearTimeout(timer);
+          onAnswer = undefined;
+          resolve();
+        };
+        void round.then(finish, finish);
+        onAnswer = () => {
+          if (timer === undefined) timer = this.#c.clock.setTimeout(finish, Math.max(PROBE_GRACE_MS, 4 * (this.#c.clock.now() - t0)));
+        };
+        if (answers.length > 0) onAnswer();
+      });
       this.#checkStopped();
       if (answers.length > 0 || wrong.length > 0 || transient < candidates.length || this.#c.clock.now() + wait > giveUpAt) break;
       await new Promise<void>((resolve) => this.#c.clock.setTimeout(resolve, wait));
@@ -373,22 +399,56 @@ export class DownloadJob {
     }
     const chosen = groups.get(best.listHash) as typeof answers;
     for (const a of answers) if (a.listHash !== best.listHash) this.#c.penalise?.(a.peer, 'bad-chunk-list');
-    return { hashes: trusted ?? best.hashes, providers: chosen.map((a) => a.peer) };
+    const providers = chosen.map((a) => a.peer);
+    late.listHash = best.listHash;
+    late.providers = providers;
+    return { hashes: trusted ?? best.hashes, providers };
   }
 
+  /** A provider the chunk-list probe heard from after the download moved on (see PROBE_GRACE_MS). */
+  #joinLate(peer: PeerAddr, providers: PeerAddr[]): void {
+    providers.push(peer); // not yet swarming: #swarm takes it from here
+    const s = this.#scheduler;
+    const key = peerAddrKey(peer);
+    if (!s || s.finished || this.#stopMode || this.#peers.has(key)) return;
+    this.#peers.set(key, peer);
+    this.#input({ type: 'peerAdded', peer: key });
+  }
+
+  /**
+   * The last chunk (its length gives the size), from the providers in order; the next one is asked too when the
+   * current one fails or has not answered within the probe grace, and the first verified copy wins.
+   */
   async #fetchLastChunk(providers: PeerAddr[]): Promise<{ index: number; bytes: Uint8Array }> {
     const last = this.#hashes.length - 1;
+    const ask = async (peer: PeerAddr): Promise<{ index: number; bytes: Uint8Array }> => {
+      const bytes = await this.#getChunk(peer, last);
+      if (bytes.length > 0 && (await this.#verify(this.#hashes[last] as Uint8Array, bytes))) return { index: last, bytes: bytes.slice() };
+      this.#c.penalise?.(peer, 'corrupt-chunk');
+      throw ScpError.verifyFailed('last chunk failed verification');
+    };
+    const t0 = this.#c.clock.now();
+    const tries: Promise<{ index: number; bytes: Uint8Array }>[] = [];
     for (const peer of providers) {
       this.#checkStopped();
-      try {
-        const bytes = await this.#getChunk(peer, last);
-        if (bytes.length > 0 && (await this.#verify(this.#hashes[last] as Uint8Array, bytes))) return { index: last, bytes: bytes.slice() };
-        this.#c.penalise?.(peer, 'corrupt-chunk');
-      } catch {
-        /* next provider */
-      }
+      const attempt = ask(peer);
+      attempt.catch(() => undefined);
+      tries.push(attempt);
+      // Until one succeeds (done), all asked so far failed, or the grace passes (then the next one is asked too).
+      const grace = Math.max(PROBE_GRACE_MS, 4 * (this.#c.clock.now() - t0));
+      let timer: TimerHandle | undefined;
+      const outcome = await Promise.race([
+        Promise.any(tries).then((r) => ({ r }), () => 'all-failed' as const),
+        new Promise<'grace'>((resolve) => (timer = this.#c.clock.setTimeout(() => resolve('grace'), grace))),
+      ]);
+      if (timer !== undefined) this.#c.clock.clearTimeout(timer);
+      if (typeof outcome === 'object') return outcome.r;
     }
-    throw ScpError.notFound(`content ${toHex(this.#init.contentId)}: no provider served its last chunk (needed to learn its size); retry later`);
+    try {
+      return await Promise.any(tries);
+    } catch {
+      throw ScpError.notFound(`content ${toHex(this.#init.contentId)}: no provider served its last chunk (needed to learn its size); retry later`);
+    }
   }
 
   async #resumeBitmap(chunkCount: number): Promise<ChunkBitmap> {

@@ -96,6 +96,8 @@ export const DEFAULT_FETCH_POLICY = Object.freeze({
   maxCorruptPerPeer: 3,
 });
 
+const releasedKey = (peer: PeerKey, chunkIndex: number): string => `${chunkIndex}:${peer}`;
+
 /** Scheduling score bounds and the offset that makes every weight positive. */
 const SCORE_MIN = -20;
 const SCORE_MAX = 20;
@@ -137,6 +139,8 @@ export class SwarmScheduler {
   readonly #inFlightChunks = new Set<number>();
   readonly #retry: number[] = [];
   #retryHead = 0;
+  /** Requests taken back from a peer that sent a bad chunk (see #releaseOutstanding), still awaiting its answer. */
+  readonly #released = new Set<string>();
   #freshCursor = 0;
   #requests = 0;
   #stallRounds = 0;
@@ -200,7 +204,7 @@ export class SwarmScheduler {
   }
   /** True while a reply for (peer, chunk) is awaited: the worker can drop replies nobody wants. */
   isOutstanding(peer: PeerKey, chunkIndex: number): boolean {
-    return this.#chunks.get(chunkIndex)?.requests.has(peer) ?? false;
+    return (this.#chunks.get(chunkIndex)?.requests.has(peer) ?? false) || this.#released.has(releasedKey(peer, chunkIndex));
   }
   peers(): PeerView[] {
     return [...this.#peers.values()].map(({ consecutiveFailures: _, ...v }) => ({ ...v }));
@@ -342,6 +346,7 @@ export class SwarmScheduler {
 
   #onVerified(peer: PeerKey, i: number): void {
     if (!Number.isInteger(i) || i < 0 || i >= this.chunkCount) return;
+    this.#released.delete(releasedKey(peer, i));
     const p = this.#peers.get(peer);
     const cs = this.#chunks.get(i);
     if (cs?.requests.delete(peer) && p) {
@@ -370,6 +375,7 @@ export class SwarmScheduler {
   }
 
   #onFailed(peer: PeerKey, i: number, reason: ChunkFailureReason, now: number): void {
+    this.#released.delete(releasedKey(peer, i));
     const p = this.#peers.get(peer);
     if (p && reason === 'bad-hash') this.#emit({ kind: 'penalise', peer, reason: 'corrupt-chunk' });
     if (p && reason === 'protocol') this.#emit({ kind: 'penalise', peer, reason: 'protocol-violation' });
@@ -399,6 +405,25 @@ export class SwarmScheduler {
       return;
     }
     if (cs.requests.size === 0) this.#requeue(i, cs);
+    if ((reason === 'bad-hash' || reason === 'protocol') && p.state === 'active') this.#releaseOutstanding(p);
+  }
+
+  /**
+   * A peer that just sent a bad chunk keeps none of the download's window (`parallelChunks`): its other outstanding
+   * chunks go back to the queue, uncharged. Otherwise a liar that answers slowly (or holds answers) pins those slots
+   * through its back-off until the request timeout, and the honest peers run on what is left (found by the attack
+   * bench: a corrupt seeder alone cost up to 4/5 of the speed now and then). The requests are not cancelled: their
+   * late answers are still checked (`isOutstanding` stays true), so further lies still count toward the ban.
+   */
+  #releaseOutstanding(p: PeerState): void {
+    for (const i of [...this.#inFlightChunks]) {
+      const cs = this.#chunks.get(i) as ChunkState;
+      if (!cs.requests.delete(p.peer)) continue;
+      p.inFlight--;
+      this.#requests--;
+      this.#released.add(releasedKey(p.peer, i));
+      if (cs.requests.size === 0) this.#requeue(i, cs);
+    }
   }
 
   #noteCorrupt(p: PeerState): void {

@@ -49,7 +49,8 @@ import {
 } from '../../protocol/registry.js';
 import { relayStreamCodec } from '../../protocol/relay-messages.js';
 import { routeRequest } from './dispatch.js';
-import type { RateLimiter } from './rate-limiter.js';
+import type { AbuseGuard } from './abuse-guard.js';
+import { RATE_LIMIT_TEXT, type RateLimiter } from './rate-limiter.js';
 import {
   DEFAULT_CONNECTION_LIMITS,
   type CloseCode,
@@ -88,6 +89,8 @@ interface Inbound {
 
 const HANDLER_TIMEOUT_TEXT = 'request handler timed out';
 const INTERNAL_TEXT = 'internal error';
+/** Error answers that are our failure or back-pressure, not the peer's misbehaviour (see `respond`). */
+const NOT_ABUSE_TEXTS: ReadonlySet<string> = new Set([HANDLER_TIMEOUT_TEXT, INTERNAL_TEXT, ...Object.values(RATE_LIMIT_TEXT)]);
 /** Answers with at least this much payload are queued as frame head + payload, not copied into one frame. */
 const SPLIT_PAYLOAD_BYTES = 64 * 1024;
 
@@ -97,6 +100,7 @@ export class ConnectionCore {
   readonly role: HandshakeRole;
   readonly limits: Readonly<ConnectionLimits>;
   readonly #rateLimiter: RateLimiter | null;
+  readonly #abuse: AbuseGuard | null;
   #rateLimit: boolean;
   readonly #hs: HandshakeMachine;
 
@@ -147,6 +151,7 @@ export class ConnectionCore {
     this.role = init.role;
     this.limits = Object.freeze({ ...DEFAULT_CONNECTION_LIMITS, ...init.limits });
     this.#rateLimiter = components.rateLimiter ?? null;
+    this.#abuse = components.abuse ?? null;
     this.#reader = new FrameReader(MAX_ENVELOPE_FRAME_BYTES, 'envelope frame', components.allocFrame);
     this.#rateLimit = init.rateLimit ?? true;
     this.#responderRequests = init.responderRequests ?? 'after-peer-pex';
@@ -357,6 +362,9 @@ export class ConnectionCore {
     if (!entry || entry.answer !== undefined) return false;
     if ('error' in reply) {
       entry.answer = errorEnvelope(entry.type, entry.reqId, reply.error);
+      // An owner's refusal (unknown content, manifest, ...) counts toward the abuse allowance; our own failures
+      // (internal error) and back-pressure texts (a seeder's read slots are full) do not.
+      if (!NOT_ABUSE_TEXTS.has(reply.error) && this.#countRefusal(now)) return true;
     } else {
       const type = reply.type ?? (isRequestType(entry.type) ? responseTypeFor(entry.type) : entry.type);
       entry.answer = { type, reqId: entry.reqId, flags: FLAG_RESPONSE, payload: reply.payload };
@@ -469,8 +477,12 @@ export class ConnectionCore {
           now,
         );
       } else {
+        const identity = `pubkey:${toHex(ev.session.remoteNodePubkey)}`;
+        if (this.role === 'responder' && this.#abuse?.isBanned(identity, now)) {
+          return this.#abort({ code: 'banned', peerFault: true, graceful: false, error: new ProtocolError(`${identity} is in its cool-down after an abuse cut-off`, 'handshake') }, now);
+        }
         this.#session = ev.session;
-        this.#identity = `pubkey:${toHex(ev.session.remoteNodePubkey)}`;
+        this.#identity = identity;
         this.#state = 'open';
         this.#hsDeadline = undefined;
         this.#lastActivity = now;
@@ -546,19 +558,53 @@ export class ConnectionCore {
     }
     // The reference counts every request first (unknown types included, as "other"), then routes, then decodes.
     if (this.#rateLimit && this.#rateLimiter && this.#identity) {
+      if (this.#abuse?.isBanned(this.#identity, now)) return this.#cutForAbuse(now);
       const d = this.#rateLimiter.check(this.#identity, requestRateClass(env), now);
-      if (!d.ok) return this.#answerNow(entry, d.wireText, now);
+      // The chunk cap is a bandwidth ceiling a fast honest downloader may touch (it then rests): not abuse.
+      if (!d.ok) return this.#refuse(entry, d.wireText, now, d.exceeded !== 'chunk');
     }
     const route = routeRequest(env.type);
-    if (route.kind === 'refuse') return this.#answerNow(entry, route.wireText, now);
+    if (route.kind === 'refuse') return this.#refuse(entry, route.wireText, now);
     let request: DecodedRequest;
     try {
       request = decodeRequestPayload(env.type, env.payload);
     } catch (e) {
       const pe = asProtocolError(e, messageTypeName(env.type));
-      return this.#answerNow(entry, pe.wireText ?? pe.message, now);
+      return this.#refuse(entry, pe.wireText ?? pe.message, now);
     }
     this.#push({ kind: 'inbound-request', id: entry.id, owner: route.owner, reqId: env.reqId, request, payload: env.payload });
+  }
+
+  /** Answers a refused request with the reference's text, unless the identity's allowance is spent (then cuts). */
+  #refuse(entry: Inbound, text: string, now: number, counts = true): void {
+    if (counts && this.#countRefusal(now)) return;
+    this.#answerNow(entry, text, now);
+  }
+
+  /** Counts one refusal against the identity (not on relay tunnels, which carry many peers); true = cut off. */
+  #countRefusal(now: number): boolean {
+    if (!this.#abuse || !this.#rateLimit || !this.#identity || this.#state === 'closed') return false;
+    if (this.#abuse.refused(this.#identity, now) === 'answer') return false;
+    this.#cutForAbuse(now);
+    return true;
+  }
+
+  /**
+   * Ends the connection of an identity past its refusal allowance: nothing more is read or dispatched, requests
+   * not yet answered are dropped, but answers already written (the allowance's refusals) still go out first.
+   */
+  #cutForAbuse(now: number): void {
+    if (this.#state === 'closed') return;
+    const n = this.#abuse?.maxRefusals ?? 0;
+    const reason: CloseReason = { code: 'abuse', peerFault: true, graceful: true, error: new ProtocolError(`more than ${n} refused requests in a window: cut off`, 'connection') };
+    this.#failAllOutbound(reason.error as ScpError);
+    this.#inbound.length = 0;
+    this.#state = 'closed';
+    this.#closeReason = reason;
+    if (this.#outQueuedBytes > 0) {
+      this.#closeWhenFlushed = reason;
+      this.#flushDeadline = now + this.limits.closeDrainTimeoutMs;
+    } else this.#emitClose(reason);
   }
 
   #answerNow(entry: Inbound, text: string, now: number): void {

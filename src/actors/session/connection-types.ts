@@ -10,6 +10,7 @@ import { MAX_ENVELOPE_FRAME_BYTES } from '../../protocol/limits.js';
 import type { Capabilities } from '../../protocol/peer-addr.js';
 import type { DecodedRequest } from '../../protocol/registry.js';
 import type { RequestOwner } from './dispatch.js';
+import type { AbuseGuard } from './abuse-guard.js';
 import type { RateLimiter } from './rate-limiter.js';
 
 // ---------------------------------------------------------------------------------------------------------
@@ -42,6 +43,20 @@ export interface ConnectionLimits {
    * its prefix, forever, since every byte counts as activity and a partial frame is never idle.
    */
   frameTimeoutMs: number;
+  /**
+   * Inbound connections one remote IP may open at once (a token bucket per IP, checked at accept before the TLS
+   * handshake; abuse-guard.ts). 0 = no per-IP budget. Read by the session and the serve threads, not the core.
+   */
+  acceptBurstPerIp: number;
+  /** The per-IP bucket's refill: connections per second, sustained. */
+  acceptPerIpPerSec: number;
+  /**
+   * Refusals (rate limits, unknown types, undecodable payloads, error answers such as unknown content) answered
+   * per identity and 60 s window; the next one closes the connection (`abuse`) and the identity is refused at
+   * handshake (`banned`) for `abuseCooldownMs`. 0 = never cut.
+   */
+  abuseRefusals: number;
+  abuseCooldownMs: number;
 }
 
 export const DEFAULT_CONNECTION_LIMITS: Readonly<ConnectionLimits> = Object.freeze({
@@ -56,6 +71,13 @@ export const DEFAULT_CONNECTION_LIMITS: Readonly<ConnectionLimits> = Object.free
   inboundHandlerTimeoutMs: 35_000,
   closeDrainTimeoutMs: 5_000,
   frameTimeoutMs: 30_000,
+  // 32 at once covers a NAT or one host running many nodes connecting together (and every slowloris slot an
+  // honest host could want); 4/s (240 a minute) sustained is far above an honest peer's reconnect rate, while a
+  // reconnecting attacker gets no more than 4 handshakes a second out of us.
+  acceptBurstPerIp: 32,
+  acceptPerIpPerSec: 4,
+  abuseRefusals: 64,
+  abuseCooldownMs: 60_000,
 });
 
 /**
@@ -89,6 +111,8 @@ export interface ConnectionComponents {
   rateLimiter?: RateLimiter | null;
   /** Where large envelope frames are assembled (a recycling pool, see runtime/chunk-buffer-pool.ts); default: fresh buffers. */
   allocFrame?: (len: number) => Uint8Array;
+  /** Shared refusal counter and cool-down list (abuse-guard.ts); none = refusals are only answered. */
+  abuse?: AbuseGuard | null;
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -116,7 +140,11 @@ export type CloseCode =
   | 'unexpected-response'
   | 'request-stalled'
   | 'frame-timeout'
-  | 'overload';
+  | 'overload'
+  /** The identity kept getting refused (abuse-guard.ts): cut off. */
+  | 'abuse'
+  /** The identity is in its cool-down after an `abuse` cut: refused at handshake. */
+  | 'banned';
 
 export interface CloseReason {
   code: CloseCode;

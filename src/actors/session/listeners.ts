@@ -5,7 +5,7 @@
  */
 import os from 'node:os';
 import type { PeerAddr } from '../../protocol/peer-addr.js';
-import type { Connection, Listener, Transport } from './transport/transport.js';
+import type { Connection, Listener, Transport, TransportAddress } from './transport/transport.js';
 
 export interface ListenConfig {
   tcp: number | null;
@@ -22,12 +22,14 @@ export async function startListeners(
   host: string,
   transports: { tcp: Transport; quic: () => Transport },
   onConnection: (conn: Connection, kind: 'tcp' | 'quic') => void,
+  /** Asked before the TLS handshake of each inbound TCP connection (the per-IP accept budget). */
+  admit?: (remote: TransportAddress) => boolean,
 ): Promise<BoundListeners> {
   const out: BoundListeners = { tcp: null, quic: null };
   if (!listen) return out;
   try {
     if (typeof listen.tcp === 'number') {
-      out.tcp = await transports.tcp.listen({ host, port: listen.tcp }, (c) => onConnection(c, 'tcp'));
+      out.tcp = await transports.tcp.listen({ host, port: listen.tcp, ...(admit ? { admit } : {}) }, (c) => onConnection(c, 'tcp'));
     }
     if (typeof listen.quic === 'number') {
       out.quic = await transports.quic().listen({ host, port: listen.quic }, (c) => onConnection(c, 'quic'));

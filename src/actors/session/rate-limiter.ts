@@ -1,7 +1,8 @@
 /**
  * Per-identity request rate limiting (PROTOCOL.md §14): fixed 60 s windows per remote identity; every request
  * counts toward "total" and its class, and a classified request is refused when total or its class counter
- * exceeds the limit. "other" requests (PEX, HAVE_CONTENT, RELAY_LIST_REQUEST) count but are never refused.
+ * exceeds the limit. "other" requests (PEX, HAVE_CONTENT, RELAY_LIST_REQUEST, unknown types) count but the reference
+ * never refuses them (`other: Infinity` in DEFAULT_RATE_LIMITS); our node caps them too (NODE_RATE_LIMITS).
  * Pure: `now` (ms, any monotonic origin) is an argument. Memory is bounded by `maxIdentities`.
  */
 
@@ -16,7 +17,7 @@ import {
 } from '../../protocol/limits.js';
 
 export type { RateClass };
-export type LimitedClass = Exclude<RateClass, 'other'>;
+export type LimitedClass = RateClass;
 
 export interface RateLimits {
   windowMs: number;
@@ -25,6 +26,8 @@ export interface RateLimits {
   fetch: number;
   relay: number;
   chunk: number;
+  /** PEX, HAVE_CONTENT, RELAY_LIST_REQUEST, REACHABILITY_PROBE and unknown types; Infinity = never refused. */
+  other: number;
 }
 
 export const DEFAULT_RATE_LIMITS: Readonly<RateLimits> = Object.freeze({
@@ -34,22 +37,31 @@ export const DEFAULT_RATE_LIMITS: Readonly<RateLimits> = Object.freeze({
   fetch: RATE_LIMIT_FETCH,
   relay: RATE_LIMIT_RELAY,
   chunk: RATE_LIMIT_CHUNK,
+  other: Number.POSITIVE_INFINITY,
 });
 
 /**
  * What our node serves by default. The reference's chunk cap (600 GET_CHUNK a minute, and 1,200 requests in
- * all) throttles one peer to ~2.5 MiB/s, so a single seeder could never feed a LAN download; we keep the
- * reference's DHT, fetch and relay caps and allow 100x the chunk traffic (~250 MiB/s per peer).
+ * all) throttles one peer to ~2.5 MiB/s, so a single seeder could never feed a LAN download; we allow 100x the
+ * chunk traffic (~250 MiB/s per peer). The other classes are tighter than the reference where its caps are
+ * looser than an honest peer needs: DHT 300 a minute (an iterative lookup asks a given node once or twice;
+ * even a busy publisher's STOREs to one neighbour stay far below), and "other" 300 a minute (PEX every few
+ * minutes plus follow-ups and offers forwarded while the swarm churns, HAVE_CONTENT, rare relay-list and
+ * reachability requests, a few extension probes of unknown type), which the reference never refuses at all. Fetch (240) and relay (180)
+ * stay the reference's: subscribers page manifests and community lists in bursts.
  */
 export const NODE_RATE_LIMITS: Readonly<RateLimits> = Object.freeze({
   ...DEFAULT_RATE_LIMITS,
   total: 61_200,
   chunk: 60_000,
+  dht: 300,
+  other: 300,
 });
 
 /** The reference's error texts, sent back as the payload of a flags=3 envelope. */
 export const RATE_LIMIT_TEXT: Readonly<Record<'total' | LimitedClass, string>> = Object.freeze({
   total: ErrorText.RATE_LIMITED,
+  other: ErrorText.RATE_LIMITED,
   dht: rateLimitText('dht'),
   fetch: rateLimitText('fetch'),
   relay: rateLimitText('relay'),
@@ -71,6 +83,7 @@ interface Window {
   fetch: number;
   relay: number;
   chunk: number;
+  other: number;
 }
 
 const OK: RateDecision = Object.freeze({ ok: true });
@@ -91,13 +104,14 @@ export class RateLimiter {
     let w = this.#windows.get(identity);
     if (w === undefined || now - w.start >= this.limits.windowMs || now < w.start) {
       if (w !== undefined) this.#windows.delete(identity);
-      w = { start: now, total: 0, dht: 0, fetch: 0, relay: 0, chunk: 0 };
+      w = { start: now, total: 0, dht: 0, fetch: 0, relay: 0, chunk: 0, other: 0 };
       this.#windows.set(identity, w);
       this.#evict(now);
     }
     w.total++;
-    if (cls === 'other') return OK;
     w[cls]++;
+    // The reference never refuses "other" requests, not even over the total (its limiter skips unclassified ones).
+    if (cls === 'other' && !Number.isFinite(this.limits.other)) return OK;
     if (w.total > this.limits.total) return { ok: false, exceeded: 'total', wireText: RATE_LIMIT_TEXT.total };
     if (w[cls] > this.limits[cls]) return { ok: false, exceeded: cls, wireText: RATE_LIMIT_TEXT[cls] };
     return OK;

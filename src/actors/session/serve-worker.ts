@@ -8,7 +8,11 @@
  *
  * These connections only answer: they never carry our requests, never become relay tunnels (serve threads run
  * only on nodes without the relay capability) and are not in the session's peer list. Each thread keeps its own
- * handshake replay guard and rate limiter.
+ * handshake replay guard, rate limiter, abuse guard and per-IP accept budget (abuse-guard.ts; charged before the
+ * TLS handshake, as the session's): the kernel spreads one IP's connections over the accepting loops, so with n
+ * loops an IP gets up to n times `acceptBurstPerIp` / `acceptPerIpPerSec` in all. Sharing one bucket across
+ * threads would put a cross-thread round trip (or shared memory and atomics) in front of every accept; the
+ * bound stays fixed and small (serveThreads ≤ 16), so the per-thread budget is the simpler trade.
  */
 import { randomBytes } from 'node:crypto';
 import { parentPort, workerData } from 'node:worker_threads';
@@ -17,7 +21,9 @@ import type { PeerRef, WireReply } from '../../messages/wire.js';
 import { NonceTracker } from '../../protocol/handshake.js';
 import { ErrorText } from '../../protocol/registry.js';
 import { systemClock } from '../runtime/clock.js';
-import type { ConnectionLimits } from './connection-types.js';
+import { AbuseGuard, AcceptBudget, IP_PENALTY_CODES } from './abuse-guard.js';
+import { DEFAULT_CONNECTION_LIMITS, type ConnectionLimits } from './connection-types.js';
+import type { CloseReason } from './connection-types.js';
 import { PeerConnection, type InboundRequest } from './peer-connection.js';
 import { NODE_RATE_LIMITS, RateLimiter, type RateLimits } from './rate-limiter.js';
 import { TlsTransport } from './transport/tls-transport.js';
@@ -52,6 +58,16 @@ async function main(): Promise<void> {
   const data = workerData as ServeWorkerData;
   const nonces = new NonceTracker();
   const limiter = new RateLimiter({ limits: { ...NODE_RATE_LIMITS, ...data.rateLimits } });
+  const cl = { ...DEFAULT_CONNECTION_LIMITS, ...data.connectionLimits };
+  const budget = new AcceptBudget({ burst: cl.acceptBurstPerIp, perSec: cl.acceptPerIpPerSec });
+  const abuse = new AbuseGuard({ maxRefusals: cl.abuseRefusals, cooldownMs: cl.abuseCooldownMs, windowMs: limiter.limits.windowMs });
+  const pruner = setInterval(() => {
+    const now = Date.now();
+    limiter.prune(now);
+    budget.prune(now);
+    abuse.prune(now);
+  }, 5_000);
+  pruner.unref();
   const pending = new Map<number, { pc: PeerConnection; id: number }>();
   const live = new Set<PeerConnection>();
   let nextConn = SERVE_CONN_ID_BASE + data.index * CONN_ID_STRIDE;
@@ -64,8 +80,9 @@ async function main(): Promise<void> {
     clock: systemClock,
     onEstablished: () => {},
     onRequestsEnabled: () => {},
-    onClosed: (pc: PeerConnection) => {
+    onClosed: (pc: PeerConnection, reason: CloseReason) => {
       live.delete(pc);
+      if (IP_PENALTY_CODES.has(reason.code)) budget.drain(pc.conn.remoteAddress.host, Date.now());
       for (const [id, p] of pending) if (p.pc === pc) pending.delete(id);
       post({ kind: 'connections', open: live.size });
     },
@@ -93,11 +110,12 @@ async function main(): Promise<void> {
   };
 
   const transport = new TlsTransport();
-  const listener = await transport.listen({ host: '', port: 0, fd: data.fd }, (conn) => {
+  const admit = (remote: { host: string }): boolean => budget.admit(remote.host, Date.now());
+  const listener = await transport.listen({ host: '', port: 0, fd: data.fd, admit }, (conn) => {
     const pc = new PeerConnection(
       nextConn++,
       conn,
-      { randomBytes: (n) => new Uint8Array(randomBytes(n)), nonceTracker: nonces, rateLimiter: limiter },
+      { randomBytes: (n) => new Uint8Array(randomBytes(n)), nonceTracker: nonces, rateLimiter: limiter, abuse },
       { role: 'responder', nodeSeed: data.nodeSeed, capabilities: data.capabilities, limits: data.connectionLimits ?? {}, responderRequests: 'never' },
       hooks,
       null,
@@ -118,6 +136,7 @@ async function main(): Promise<void> {
     // Stop: the session has just closed the shared descriptor; dropping our stale handle at once keeps the moment
     // the number could be reused (and then closed again here) as short as possible.
     void (async () => {
+      clearInterval(pruner);
       await listener.close({ destroyConnections: true }).catch(() => undefined);
       post({ kind: 'closed' });
       for (const pc of live) pc.destroy();

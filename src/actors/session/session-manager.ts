@@ -33,7 +33,8 @@ import { RelayedPeers } from './relayed-peers.js';
 import { ServeThreads, type ServeRequest } from './serve-threads.js';
 import { ChunkBufferPool } from '../runtime/chunk-buffer-pool.js';
 import { BufferRecycler } from '../runtime/buffer-recycler.js';
-import type { CloseReason, ConnectionLimits } from './connection-core.js';
+import { DEFAULT_CONNECTION_LIMITS, type CloseReason, type ConnectionLimits } from './connection-core.js';
+import { AbuseGuard, AcceptBudget, IP_PENALTY_CODES } from './abuse-guard.js';
 import { addrUrl, closeListeners, selfPeerAddrs, startListeners, type BoundListeners, type ListenConfig } from './listeners.js';
 import { LanSocket } from './lan-socket.js';
 import { PeerConnection, type InboundRequest, type PeerConnectionHooks } from './peer-connection.js';
@@ -112,6 +113,10 @@ export class SessionManager {
   readonly #tls: Transport;
   #quic: Transport | undefined;
   readonly #limiter: RateLimiter;
+  /** Per-IP inbound connection budget, charged at accept before the TLS handshake. */
+  readonly #acceptBudget: AcceptBudget;
+  /** Refusal allowance per identity; cut identities are refused at handshake for a cool-down. */
+  readonly #abuse: AbuseGuard;
   #serve: ServeThreads | undefined;
   /** Large frames (chunks) are assembled in recycled buffers the fetcher hands back (runtime/chunk-buffer-pool.ts). */
   readonly #framePool = new ChunkBufferPool();
@@ -155,6 +160,9 @@ export class SessionManager {
     this.selfPubkeyHex = toHex(this.selfPubkey);
     this.#tls = components.transport ?? new TlsTransport();
     this.#limiter = new RateLimiter({ limits: { ...NODE_RATE_LIMITS, ...init.rateLimits } });
+    const cl = { ...DEFAULT_CONNECTION_LIMITS, ...init.connectionLimits };
+    this.#acceptBudget = new AcceptBudget({ burst: cl.acceptBurstPerIp, perSec: cl.acceptPerIpPerSec });
+    this.#abuse = new AbuseGuard({ maxRefusals: cl.abuseRefusals, cooldownMs: cl.abuseCooldownMs, windowMs: this.#limiter.limits.windowMs });
     this.#db = new PeerDb({ random: components.random });
     this.#pex = new PexScheduler({ random: components.random });
     this.#relayed = new RelayedPeers({ idleMs: init.relayedPeerIdleMs });
@@ -187,8 +195,12 @@ export class SessionManager {
         /* a damaged snapshot costs us the peer list, not the start */
       }
     }
-    this.#listeners = await startListeners(this.#init.listen, this.#init.host, { tcp: this.#tls, quic: () => this.#quicTransport() }, (conn) =>
-      this.#accept(conn),
+    this.#listeners = await startListeners(
+      this.#init.listen,
+      this.#init.host,
+      { tcp: this.#tls, quic: () => this.#quicTransport() },
+      (conn) => this.#accept(conn),
+      (remote) => this.#admit(remote.host),
     );
     await this.#startServeThreads();
     this.#selfAddrs = selfPeerAddrs(this.#listeners, this.#init.host, this.selfPubkey);
@@ -419,6 +431,7 @@ export class SessionManager {
     this.#tunnel = undefined;
     return { closed };
   }
+
   setReachability(firewalled: boolean): void {
     this.#judgedFirewalled = firewalled;
   }
@@ -692,8 +705,18 @@ export class SessionManager {
     return p;
   }
 
+  /** The per-IP accept budget (TLS: asked by the listener before the TLS handshake). */
+  #admit(ip: string): boolean {
+    return this.#acceptBudget.admit(ip, this.#c.now());
+  }
+
   #accept(conn: Connection): void {
     if (this.#stopped || this.#conns.size >= (this.#init.maxConnections ?? DEFAULT_MAX_CONNECTIONS)) {
+      conn.destroy();
+      return;
+    }
+    // QUIC has no pre-handshake hook here: its connections are charged once their stream is up.
+    if (conn.kind === 'quic' && !this.#admit(conn.remoteAddress.host)) {
       conn.destroy();
       return;
     }
@@ -709,6 +732,7 @@ export class SessionManager {
         randomBytes: this.#c.randomBytes,
         nonceTracker: role === 'responder' ? this.#nonces[conn.kind] : null,
         rateLimiter: this.#limiter,
+        abuse: this.#abuse,
         allocFrame: this.#allocFrame,
       },
       {
@@ -769,6 +793,8 @@ export class SessionManager {
 
   #onClosed(pc: PeerConnection, reason: CloseReason): void {
     this.#conns.delete(pc.id);
+    // Cut for abuse or a protocol fault: its IP's next connections wait for the accept budget (a fresh identity is free).
+    if (pc.role === 'responder' && IP_PENALTY_CODES.has(reason.code)) this.#acceptBudget.drain(pc.conn.remoteAddress.host, this.#c.now());
     if (this.#tunnel?.pc === pc) this.#tunnel = undefined;
     // The relay actor follows the tunnels it carries and our own (a closed one is re-registered).
     if ((this.#init.capabilities.relay || pc.core.pinned) && this.#c.peers.has('relay') && !this.#stopped) {
@@ -977,6 +1003,8 @@ export class SessionManager {
       if (!this.#byIdentity.has(gone.pubkeyHex)) this.#c.emit({ type: 'PeerDisconnected', nodeId: toHex(nodeIdFromPubkey(Buffer.from(gone.pubkeyHex, 'hex'))), reason: 'relay-idle' });
     }
     this.#limiter.prune(now);
+    this.#acceptBudget.prune(now);
+    this.#abuse.prune(now);
     for (const t of Object.values(this.#nonces)) t.prune(Math.floor(now / 1000));
     // Bootstrap peers are always wanted; others fill up to the target.
     for (const b of this.#bootstrap) {

@@ -131,11 +131,14 @@ function readPolicy(v: unknown): TransportPreference {
 }
 
 /** A record of positive numbers (limits); undefined entries are dropped so defaults apply. */
+/** Limits where 0 switches the defence off (per-IP accept budget, abuse cut-off). */
+const ZERO_MEANS_OFF: ReadonlySet<string> = new Set(['acceptBurstPerIp', 'abuseRefusals']);
+
 function readNumbers(v: Record<string, unknown>, what: string): Record<string, number> {
   const out: Record<string, number> = {};
   for (const [k, x] of Object.entries(v)) {
     if (x === undefined) continue;
-    if (typeof x !== 'number' || !(x > 0)) throw ScpError.badInput(`${what}.${k} must be a positive number, got ${String(x)}`);
+    if (typeof x !== 'number' || !(x > 0 || (x === 0 && ZERO_MEANS_OFF.has(k)))) throw ScpError.badInput(`${what}.${k} must be a positive number, got ${String(x)}`);
     out[k] = x;
   }
   return out;

@@ -87,6 +87,26 @@ describe('SwarmScheduler on a fake swarm', () => {
     expect(run.requests.filter((r) => r.peer === 'evil').length).toBeLessThanOrEqual(3);
   });
 
+  it('a liar that holds its other answers does not pin the window: after its first bad chunk they go to honest peers', () => {
+    // evil answers chunk 0 at once with corrupt bytes and sits on everything else until the 3 s timeout.
+    const peers: FakePeer[] = [
+      { id: 'evil', latencyMs: 1, reply: (chunk) => (chunk === 0 ? 'corrupt' : 'stall') },
+      { id: 'good', latencyMs: 5 },
+    ];
+    const s = new SwarmScheduler(
+      { random: createRandom(3) },
+      { chunkCount: 64, parallelChunks: 8, endGame: false, peers: [{ peer: 'evil', reputation: 10 }, { peer: 'good' }] },
+    );
+    const run = runSwarm(s, peers);
+    expect(run.outcome).toEqual({ kind: 'done' });
+    expect(sorted(run.writes)).toEqual(range(64));
+    // evil's held chunks were re-asked of good long before any 3 s request timeout.
+    const heldByEvil = run.requests.filter((r) => r.peer === 'evil' && r.chunk !== 0).map((r) => r.chunk);
+    expect(heldByEvil.length).toBeGreaterThan(0);
+    for (const c of heldByEvil) expect(run.requests.some((r) => r.peer === 'good' && r.chunk === c && r.at < 1_000)).toBe(true);
+    expect(run.time).toBeLessThan(3_000);
+  });
+
   it('a corrupt chunk is moved to a different peer on retry', () => {
     const peers: FakePeer[] = [
       { id: 'a', reply: (chunk) => (chunk === 3 ? 'corrupt' : 'ok') },

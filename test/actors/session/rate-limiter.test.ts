@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_RATE_LIMITS, RateLimiter, type RateClass } from '../../../src/actors/session/rate-limiter.js';
+import { DEFAULT_RATE_LIMITS, NODE_RATE_LIMITS, RateLimiter, type RateClass } from '../../../src/actors/session/rate-limiter.js';
 
 const CLASSES: RateClass[] = ['dht', 'fetch', 'relay', 'chunk', 'other'];
 
@@ -63,6 +63,16 @@ describe('RateLimiter', () => {
   });
 
   it('defaults match PROTOCOL.md §14', () => {
-    expect(DEFAULT_RATE_LIMITS).toEqual({ windowMs: 60_000, total: 1_200, dht: 600, fetch: 240, relay: 180, chunk: 600 });
+    expect(DEFAULT_RATE_LIMITS).toEqual({ windowMs: 60_000, total: 1_200, dht: 600, fetch: 240, relay: 180, chunk: 600, other: Infinity });
+  });
+
+  it("our node's defaults: LAN-speed chunks, tighter DHT, and a cap on \"other\" (the reference's never refuses it)", () => {
+    expect(NODE_RATE_LIMITS).toMatchObject({ total: 61_200, chunk: 60_000, dht: 300, fetch: 240, relay: 180, other: 300 });
+    // ~250 MiB/s of 256 KiB chunks from one peer
+    expect((NODE_RATE_LIMITS.chunk / 60) * 0.25).toBeGreaterThanOrEqual(250);
+    const rl = new RateLimiter({ limits: NODE_RATE_LIMITS });
+    for (let i = 0; i < 300; i++) expect(rl.check('p', 'other', 0).ok).toBe(true);
+    expect(rl.check('p', 'other', 0)).toEqual({ ok: false, exceeded: 'other', wireText: 'request rate limit exceeded' });
+    expect(rl.check('p', 'chunk', 0).ok).toBe(true);
   });
 });

@@ -4,7 +4,7 @@
  * This is the guaranteed interop path with the Rust reference.
  */
 import * as tls from 'node:tls';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { ScpError } from '../../../errors.js';
 import { processCertificate, type SelfSignedCertificate } from './certs.js';
 import { dialGuard, normalizeHost } from './dial-guard.js';
@@ -294,6 +294,14 @@ export class TlsTransport implements Transport {
     });
     // A failed or stalled handshake only costs that client its socket (node:tls destroys it after this event).
     server.on('tlsClientError', () => {});
+    // Runs after node:tls has wrapped the raw socket but before any TLS byte is read: a refused peer costs an
+    // accept and a close, no handshake.
+    const admit = opts.admit;
+    if (admit) {
+      server.on('connection', (socket: Socket) => {
+        if (!admit({ host: normalizeHost(socket.remoteAddress ?? ''), port: socket.remotePort ?? 0 })) socket.destroy();
+      });
+    }
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       const ready = (): void => {

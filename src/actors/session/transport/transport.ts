@@ -84,6 +84,11 @@ export interface ListenOptions {
    * accept from one port (serve threads). Closing such a listener closes that socket for every thread.
    */
   fd?: number;
+  /**
+   * Asked for every inbound connection as soon as it is accepted, before any transport handshake is spent on it
+   * (TLS: the raw TCP socket); false destroys it at once. The session's per-IP accept budget (abuse-guard.ts).
+   */
+  admit?: (remote: TransportAddress) => boolean;
 }
 
 export interface Listener {
