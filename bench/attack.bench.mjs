@@ -5,9 +5,12 @@
 // oversize frames — and a corrupt-chunk seeder placed first in the downloader's swarm; then undisturbed again.
 // The attackers connect from their own source address (127.0.0.66, see attack-peers.mjs), the honest nodes from
 // 127.0.0.1: on a real network an attacker does not share its victim's peers' IP.
-// Prints both speeds and the ratio attacked / undisturbed (mean of the runs before and after; goal ≥ 0.8), and
-// the attackers' counters. Every download is checked (SHA-256) and a fresh downloader node is used each time.
-// Options: SCP2P_ATTACK_MIB (file size, default 128), SCP2P_ATTACK_INTENSITY (attackers per kind ×, default 1),
+// One warm-up download is not counted (the seeder's first serving runs on cold JIT and pools, which made the first
+// undisturbed run 20–40% slower than the last and skewed the ratio); then SCP2P_ATTACK_ROUNDS (default 2) rounds of
+// undisturbed → attacked, and a last undisturbed run. Prints the speeds and the ratio mean attacked / mean
+// undisturbed (goal ≥ 0.8), and the attackers' counters. Every download is checked (SHA-256) and a fresh downloader
+// node is used each time.
+// Options: SCP2P_ATTACK_MIB (file size, default 256), SCP2P_ATTACK_INTENSITY (attackers per kind ×, default 1),
 // SCP2P_ATTACK_KINDS (comma list of flood,churn,slowloris,garbage,corrupt; default all), SCP2P_ATTACK_NICE (a nice
 // value for the attackers' process, e.g. 19, to tell CPU contention on a shared machine from the node's own cost),
 // SCP2P_ATTACK_GREEDY=1 (the flooders also fetch chunks of the real file: bandwidth the seeder shares, not refuses).
@@ -28,7 +31,8 @@ if (!existsSync(join(distDir, 'index.js'))) {
 const { Node } = await import(pathToFileURL(join(distDir, 'index.js')).href);
 
 const MIB = 1 << 20;
-const sizeMiB = Number(process.env.SCP2P_ATTACK_MIB ?? 128);
+const sizeMiB = Number(process.env.SCP2P_ATTACK_MIB ?? 256);
+const rounds = Math.max(1, Number(process.env.SCP2P_ATTACK_ROUNDS ?? 2));
 const intensity = Number(process.env.SCP2P_ATTACK_INTENSITY ?? 1);
 const kinds = process.env.SCP2P_ATTACK_KINDS?.split(',');
 const greedy = process.env.SCP2P_ATTACK_GREEDY === '1';
@@ -118,16 +122,22 @@ let failed = false;
 try {
   const pub = await seeder.publishFiles([file], { title: 'attack bench', visibility: 'private' });
   const [item] = await seeder.listShareItems(pub.shareId);
-  const before = await download('calm-1', seeder, item, null);
-  const attacked = await download('attacked', seeder, item, { manifestId: pub.manifestId });
-  const after = await download('calm-2', seeder, item, null);
-  failed = !before.ok || !attacked.ok || !after.ok || attacked.restarts > 0;
-  const calm = (before.mibs + after.mibs) / 2;
-  const ratio = attacked.mibs / calm;
-  console.log(`undisturbed 1→1 over TLS: ${before.mibs.toFixed(0)} MiB/s before, ${after.mibs.toFixed(0)} MiB/s after`);
-  console.log(`under attack 1→1 over TLS: ${attacked.mibs.toFixed(0)} MiB/s${attacked.ok ? '' : '  BYTES DIFFER'}, actor restarts ${attacked.restarts}`);
-  console.log(`ratio under attack / undisturbed: ${ratio.toFixed(2)} (goal ≥ 0.8)`);
-  console.log(`attackers: ${JSON.stringify(attacked.stats)}`);
+  const warm = await download('warm-up', seeder, item, null);
+  const calm = [];
+  const attacked = [];
+  for (let r = 0; r < rounds; r++) {
+    calm.push(await download(`calm-${r}`, seeder, item, null));
+    attacked.push(await download(`attacked-${r}`, seeder, item, { manifestId: pub.manifestId }));
+  }
+  calm.push(await download(`calm-${rounds}`, seeder, item, null));
+  failed = [warm, ...calm, ...attacked].some((d) => !d.ok) || attacked.some((d) => d.restarts > 0);
+  const mean = (runs) => runs.reduce((a, d) => a + d.mibs, 0) / runs.length;
+  const list = (runs) => runs.map((d) => d.mibs.toFixed(0)).join(', ');
+  console.log(`warm-up (not counted): ${warm.mibs.toFixed(0)} MiB/s`);
+  console.log(`undisturbed 1→1 over TLS: ${list(calm)} MiB/s (mean ${mean(calm).toFixed(0)})`);
+  console.log(`under attack 1→1 over TLS: ${list(attacked)} MiB/s (mean ${mean(attacked).toFixed(0)})${attacked.every((d) => d.ok) ? '' : '  BYTES DIFFER'}, actor restarts ${attacked.reduce((n, d) => n + d.restarts, 0)}`);
+  console.log(`ratio under attack / undisturbed: ${(mean(attacked) / mean(calm)).toFixed(2)} (goal ≥ 0.8)`);
+  for (const d of attacked) console.log(`attackers: ${JSON.stringify(d.stats)}`);
 } catch (e) {
   failed = true;
   console.log(`attack bench failed: ${e?.code ?? ''} ${e?.message ?? e}`);
