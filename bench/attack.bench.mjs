@@ -14,6 +14,7 @@
 // SCP2P_ATTACK_KINDS (comma list of flood,churn,slowloris,garbage,corrupt; default all), SCP2P_ATTACK_NICE (a nice
 // value for the attackers' process, e.g. 19, to tell CPU contention on a shared machine from the node's own cost),
 // SCP2P_ATTACK_GREEDY=1 (the flooders also fetch chunks of the real file: bandwidth the seeder shares, not refuses).
+// SCP2P_ATTACK_TARGETS (both, seeder or downloader: which honest node the network attacks hit; default both).
 // Imports the built package: `npm run build` first.
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -33,6 +34,7 @@ const { Node } = await import(pathToFileURL(join(distDir, 'index.js')).href);
 const MIB = 1 << 20;
 const sizeMiB = Number(process.env.SCP2P_ATTACK_MIB ?? 256);
 const rounds = Math.max(1, Number(process.env.SCP2P_ATTACK_ROUNDS ?? 2));
+const targetsOpt = process.env.SCP2P_ATTACK_TARGETS ?? 'both';
 const intensity = Number(process.env.SCP2P_ATTACK_INTENSITY ?? 1);
 const kinds = process.env.SCP2P_ATTACK_KINDS?.split(',');
 const greedy = process.env.SCP2P_ATTACK_GREEDY === '1';
@@ -94,7 +96,10 @@ async function download(label, seeder, item, attack) {
   try {
     let peers = [seeder.addresses().find((a) => a.startsWith('tcp://'))];
     if (attack) {
-      attackers = startAttackers([peers[0], node.addresses().find((a) => a.startsWith('tcp://'))], item.contentId, attack.manifestId);
+      const seederAddr = peers[0];
+      const downloaderAddr = node.addresses().find((a) => a.startsWith('tcp://'));
+      const targets = targetsOpt === 'seeder' ? [seederAddr] : targetsOpt === 'downloader' ? [downloaderAddr] : [seederAddr, downloaderAddr];
+      attackers = startAttackers(targets, item.contentId, attack.manifestId);
       const corruptPort = await attackers.ready;
       if (corruptPort) peers = [`tcp://127.0.0.1:${corruptPort}`, ...peers];
       await new Promise((r) => setTimeout(r, 3_000)); // let the floods and slowloris connections build up
