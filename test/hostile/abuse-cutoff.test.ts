@@ -10,34 +10,15 @@
  */
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import tls from 'node:tls';
-import { afterEach, describe, expect, it } from 'vitest';
-import { Node } from '../../src/index.js';
+import { describe, expect, it } from 'vitest';
 import { unknownMessageTypeText } from '../../src/protocol/registry.js';
+import { hostileNodes } from './hostile-nodes.js';
 import { tcpPort, WireClient } from './wire-client.js';
 
 const ATTACKER_IP = '127.0.0.66';
-const nodes: Node[] = [];
-const clients: WireClient[] = [];
-const dirs: string[] = [];
-const tmp = (): string => {
-  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'scp2p-abuse-'));
-  dirs.push(d);
-  return d;
-};
-afterEach(async () => {
-  for (const c of clients.splice(0)) c.close();
-  await Promise.all(nodes.splice(0).map((n) => n.stop()));
-  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
-});
-
-async function start(opts: Partial<Parameters<typeof Node.start>[0]> = {}): Promise<Node> {
-  const n = await Node.start({ dataDir: path.join(tmp(), 'node'), listen: { tcp: 0, quic: null }, host: '127.0.0.1', ...opts });
-  nodes.push(n);
-  return n;
-}
+const { clients, tmp, start } = hostileNodes('scp2p-abuse-');
 
 /** A bare TLS connection from `localAddress`: true once the TLS handshake completed, false if the node dropped it first. */
 function tlsOpen(port: number, localAddress: string, held: tls.TLSSocket[]): Promise<boolean> {

@@ -9,10 +9,9 @@
  * head as a "rollback" (the key was locked); rollback protection now covers only heads the node could verify.
  */
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { Node } from '../../src/index.js';
+import { describe, expect, it } from 'vitest';
+import type { Node } from '../../src/index.js';
 import { DhtCore } from '../../src/actors/dht/dht-core.js';
 import { createRandom } from '../../src/actors/runtime/random.js';
 import { fromHex } from '../../src/protocol/bytes.js';
@@ -24,27 +23,10 @@ import { shareHeadSignableBytes } from '../../src/protocol/signables.js';
 import { ErrorText, MessageType } from '../../src/protocol/registry.js';
 import { decodeShareHead, encodeShareHead, signShareHead } from '../../src/protocol/share-head.js';
 import { getManifestCodec } from '../../src/protocol/transfer-messages.js';
+import { hostileNodes } from './hostile-nodes.js';
 import { tcpPort, WireClient } from './wire-client.js';
 
-const nodes: Node[] = [];
-const clients: WireClient[] = [];
-const dirs: string[] = [];
-const tmp = (): string => {
-  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'scp2p-hostile-'));
-  dirs.push(d);
-  return d;
-};
-afterEach(async () => {
-  for (const c of clients.splice(0)) c.close();
-  await Promise.all(nodes.splice(0).map((n) => n.stop()));
-  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
-});
-
-async function start(opts: Partial<Parameters<typeof Node.start>[0]> = {}): Promise<Node> {
-  const n = await Node.start({ dataDir: path.join(tmp(), 'node'), listen: { tcp: 0, quic: null }, host: '127.0.0.1', ...opts });
-  nodes.push(n);
-  return n;
-}
+const { clients, tmp, start } = hostileNodes('scp2p-hostile-');
 
 async function connect(n: Node): Promise<WireClient> {
   const c = await WireClient.connect(tcpPort(n.addresses()));
