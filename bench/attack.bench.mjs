@@ -105,13 +105,18 @@ async function download(label, seeder, item, attack) {
       await new Promise((r) => setTimeout(r, 3_000)); // let the floods and slowloris connections build up
     }
     const t0 = performance.now();
+    const c0 = process.cpuUsage();
     await node.downloadContent(item.contentId, out, { peers, timeoutMs: 600_000 });
     const seconds = (performance.now() - t0) / 1000;
+    const c = process.cpuUsage(c0);
+    // Both honest nodes run in this process: their CPU per GiB, to tell what the attack costs the nodes from what
+    // the attackers' process takes from the shared cores.
+    const cpuPerGiB = ((c.user + c.system) / 1e6 / sizeMiB) * 1024;
     const stats = attackers ? await attackers.stop() : undefined;
     attackers = undefined;
     const ok = sha256(out) === srcHash;
     const restarts = [...seeder.health().actors, ...node.health().actors].reduce((n, a) => n + a.restarts, 0);
-    return { mibs: sizeMiB / seconds, ok, stats, restarts };
+    return { mibs: sizeMiB / seconds, cpuPerGiB, ok, stats, restarts };
   } finally {
     if (attackers) await attackers.stop();
     await node.stop().catch(() => {});
@@ -141,6 +146,8 @@ try {
   console.log(`warm-up (not counted): ${warm.mibs.toFixed(0)} MiB/s`);
   console.log(`undisturbed 1→1 over TLS: ${list(calm)} MiB/s (mean ${mean(calm).toFixed(0)})`);
   console.log(`under attack 1→1 over TLS: ${list(attacked)} MiB/s (mean ${mean(attacked).toFixed(0)})${attacked.every((d) => d.ok) ? '' : '  BYTES DIFFER'}, actor restarts ${attacked.reduce((n, d) => n + d.restarts, 0)}`);
+  const cpu = (runs) => (runs.reduce((a, d) => a + d.cpuPerGiB, 0) / runs.length).toFixed(2);
+  console.log(`honest nodes' CPU (this process, both nodes): ${cpu(calm)} s/GiB undisturbed, ${cpu(attacked)} s/GiB under attack`);
   console.log(`ratio under attack / undisturbed: ${(mean(attacked) / mean(calm)).toFixed(2)} (goal ≥ 0.8)`);
   for (const d of attacked) console.log(`attackers: ${JSON.stringify(d.stats)}`);
 } catch (e) {
