@@ -9,8 +9,8 @@
 import { createHmac, randomBytes, randomFillSync, timingSafeEqual } from 'node:crypto';
 import { isIP } from 'node:net';
 import Logger, { LogLevel } from '@matrixai/logger';
-import { QUICClient, QUICServer, events as qevents } from '@matrixai/quic';
-import type { QUICConnection, QUICStream } from '@matrixai/quic';
+import type * as QuicLib from '@matrixai/quic';
+import type { QUICConnection, QUICServer, QUICStream } from '@matrixai/quic';
 import { ScpError } from '../../../errors.js';
 import { processCertificate, type SelfSignedCertificate } from './certs.js';
 import { dialGuard, normalizeHost } from './dial-guard.js';
@@ -24,6 +24,15 @@ import type {
   Transport,
   TransportAddress,
 } from './transport.js';
+
+/**
+ * @matrixai/quic and its native library take ~130 ms to load, most of a session thread's start: loaded on the first
+ * QUIC listen or dial, so a node without QUIC never pays it.
+ */
+let quicLib: typeof QuicLib | undefined;
+const loadQuic = async (): Promise<typeof QuicLib> => (quicLib ??= await import('@matrixai/quic'));
+/** The library's event classes; only reached on connections and servers, which exist once it is loaded. */
+const qevents = (): typeof QuicLib.events => (quicLib as typeof QuicLib).events;
 
 export interface QuicTransportInit {
   certificate?: SelfSignedCertificate;
@@ -113,7 +122,7 @@ class QuicConnectionStream implements Connection {
     this.reader = stream.readable.getReader();
     this.writer.closed.catch(() => {});
     this.reader.closed.catch(() => {});
-    conn.addEventListener(qevents.EventQUICConnectionError.name, (evt: Event) => {
+    conn.addEventListener(qevents().EventQUICConnectionError.name, (evt: Event) => {
       const detail = (evt as unknown as { detail?: Error & { data?: { errorCode?: number; isApp?: boolean } } }).detail;
       // A peer's application close with code 0 is its graceful close, not an error.
       if (detail && !(detail.constructor.name === 'ErrorQUICConnectionPeer' && detail.data?.isApp && detail.data.errorCode === 0)
@@ -123,7 +132,7 @@ class QuicConnectionStream implements Connection {
     });
     this.closed = new Promise((resolve) => {
       conn.addEventListener(
-        qevents.EventQUICConnectionStopped.name,
+        qevents().EventQUICConnectionStopped.name,
         () => {
           this.clearIdle();
           const err = this.lastError;
@@ -303,6 +312,7 @@ export class QuicTransport implements Transport {
     const hmacKey = randomBytes(32);
     const mac = (k: ArrayBuffer, d: ArrayBuffer): Buffer => createHmac('sha256', Buffer.from(k)).update(Buffer.from(d)).digest();
     const payload = this.maxUdpPayload === 'auto' ? LOOPBACK_UDP_PAYLOAD : this.maxUdpPayload;
+    const { QUICServer } = await loadQuic();
     const server = new QUICServer({
       crypto: {
         key: hmacKey.buffer.slice(hmacKey.byteOffset, hmacKey.byteOffset + hmacKey.length) as ArrayBuffer,
@@ -329,7 +339,7 @@ export class QuicTransport implements Transport {
       codeToReason,
       logger,
     });
-    server.addEventListener(qevents.EventQUICServerConnection.name, (evt: Event) => {
+    server.addEventListener(qevents().EventQUICServerConnection.name, (evt: Event) => {
       const conn = (evt as unknown as { detail: QUICConnection }).detail;
       this.acceptStream(conn, onConnection);
     });
@@ -347,8 +357,8 @@ export class QuicTransport implements Transport {
     const stopConn = (force: boolean): Promise<void> => conn.stop({ isApp: true, errorCode: 0, force });
     const timer = setTimeout(() => void stopConn(true).catch(() => {}), this.streamOpenTimeoutMs);
     timer.unref();
-    conn.addEventListener(qevents.EventQUICConnectionStopped.name, () => clearTimeout(timer), { once: true });
-    conn.addEventListener(qevents.EventQUICConnectionStream.name, (evt: Event) => {
+    conn.addEventListener(qevents().EventQUICConnectionStopped.name, () => clearTimeout(timer), { once: true });
+    conn.addEventListener(qevents().EventQUICConnectionStream.name, (evt: Event) => {
       const stream = (evt as unknown as { detail: QUICStream }).detail;
       if (accepted) {
         // One stream per connection (PROTOCOL.md §4.2): refuse any other.
@@ -371,7 +381,7 @@ export class QuicTransport implements Transport {
     const payload = this.maxUdpPayload === 'auto' ? (isLoopback(addr.host) ? LOOPBACK_UDP_PAYLOAD : INTERNET_UDP_PAYLOAD) : this.maxUdpPayload;
     // A fresh UDP endpoint per connection, as the reference; IPv4 targets from an IPv4 socket (no mapped addresses).
     const localHost = isIP(addr.host) === 6 ? '::' : '0.0.0.0';
-    QUICClient.createQUICClient(
+    loadQuic().then(({ QUICClient }) => QUICClient.createQUICClient(
       {
         host: addr.host,
         port: addr.port,
@@ -383,7 +393,7 @@ export class QuicTransport implements Transport {
         logger,
       },
       { signal: abort.signal },
-    ).then(
+    )).then(
       (client) => {
         if (guard.settled) {
           void client.destroy({ force: true }).catch(() => {});
