@@ -26,7 +26,7 @@ import { peerAddrKey, type PeerAddr } from '../../protocol/peer-addr.js';
 import { MessageType } from '../../protocol/registry.js';
 import type { Clock, TimerHandle } from '../runtime/clock.js';
 import type { PeerRequest } from './download-job.js';
-import { TokenBucket } from './token-bucket.js';
+import { TokenBucket } from '../runtime/token-bucket.js';
 
 /** A cap in bytes per second as a bucket: null = none, 0 = nothing passes. Burst: a quarter second, at least one chunk. */
 type Cap = TokenBucket | 0 | null;

@@ -11,7 +11,7 @@ import { DownloadManager } from './download-manager.js';
 import { readFetcherConfig } from './fetcher-config.js';
 import { DownloadStore, lmdbKeyValue, type StoredSeed } from './fetcher-store.js';
 import { SeedService } from './seed-service.js';
-import { TokenBucket } from './token-bucket.js';
+import { TokenBucket } from '../runtime/token-bucket.js';
 import { applyFetcherLimits, DownloadShaper, UploadGate } from './transfer-limits.js';
 import { TransferStats } from './transfer-stats.js';
 import { verifyChunk } from '../../protocol/content.js';

@@ -12,6 +12,7 @@
  *   (close code `abuse`) and the identity is refused at handshake (close code `banned`) for `cooldownMs`.
  */
 
+import { TokenBucket } from '../runtime/token-bucket.js';
 import type { CloseCode } from './connection-types.js';
 
 /**
@@ -30,17 +31,12 @@ export interface AcceptBudgetInit {
   maxEntries?: number;
 }
 
-interface Bucket {
-  tokens: number;
-  at: number;
-}
-
 export class AcceptBudget {
   readonly burst: number;
   readonly perSec: number;
   readonly #max: number;
-  /** Insertion order = last refill order (a charge re-inserts), so the first entry is the stalest. */
-  readonly #buckets = new Map<string, Bucket>();
+  /** Insertion order = last charge order (a charge re-inserts), so the first entry is the stalest. */
+  readonly #buckets = new Map<string, TokenBucket>();
   #refused = 0;
 
   constructor(init: AcceptBudgetInit) {
@@ -50,7 +46,7 @@ export class AcceptBudget {
   }
 
   get enabled(): boolean {
-    return this.burst > 0 && Number.isFinite(this.burst);
+    return this.burst > 0 && Number.isFinite(this.burst) && this.perSec > 0;
   }
 
   /** Connections refused so far. */
@@ -65,23 +61,9 @@ export class AcceptBudget {
   /** Charges one inbound connection from `ip`; false = refuse it. */
   admit(ip: string, now: number): boolean {
     if (!this.enabled) return true;
-    let b = this.#buckets.get(ip);
-    if (b === undefined) {
-      b = { tokens: this.burst, at: now };
-    } else {
-      this.#buckets.delete(ip);
-      const dt = Math.max(0, now - b.at) / 1000;
-      b.tokens = Math.min(this.burst, b.tokens + dt * this.perSec);
-      b.at = Math.max(b.at, now);
-    }
-    this.#buckets.set(ip, b);
-    if (this.#buckets.size > this.#max) this.#evict(now);
-    if (b.tokens < 1) {
-      this.#refused++;
-      return false;
-    }
-    b.tokens -= 1;
-    return true;
+    if (this.#bucket(ip, now).tryTake(1, now)) return true;
+    this.#refused++;
+    return false;
   }
 
   /**
@@ -90,18 +72,23 @@ export class AcceptBudget {
    */
   drain(ip: string, now: number): void {
     if (!this.enabled) return;
-    const b = this.#buckets.get(ip);
-    const tokens = b === undefined ? this.burst : Math.min(this.burst, b.tokens + (Math.max(0, now - b.at) / 1000) * this.perSec);
-    this.#buckets.delete(ip);
-    this.#buckets.set(ip, { tokens: Math.min(tokens, 0) - this.perSec, at: Math.max(now, b?.at ?? now) });
-    if (this.#buckets.size > this.#max) this.#evict(now);
+    const b = this.#bucket(ip, now);
+    b.reserve(Math.max(0, b.available(now)) + this.perSec, now);
   }
 
   /** Drops buckets that are full again (they hold nothing a fresh bucket would not). */
   prune(now: number): void {
-    for (const [ip, b] of this.#buckets) {
-      if (b.tokens + (Math.max(0, now - b.at) / 1000) * this.perSec >= this.burst) this.#buckets.delete(ip);
-    }
+    for (const [ip, b] of this.#buckets) if (b.available(now) >= this.burst) this.#buckets.delete(ip);
+  }
+
+  /** The bucket of `ip` (a new one starts full), moved to the fresh end of the eviction order. */
+  #bucket(ip: string, now: number): TokenBucket {
+    let b = this.#buckets.get(ip);
+    if (b === undefined) b = new TokenBucket({ bytesPerSecond: this.perSec, burst: this.burst }, now);
+    else this.#buckets.delete(ip);
+    this.#buckets.set(ip, b);
+    if (this.#buckets.size > this.#max) this.#evict(now);
+    return b;
   }
 
   #evict(now: number): void {

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ChunkReader } from '../../../src/actors/fetcher/chunk-reader.js';
 import { FileWriter, openFile, type FileHandleLike, type OpenFile } from '../../../src/actors/fetcher/file-writer.js';
 import { PARTIAL_SUFFIX } from '../../../src/actors/fetcher/safe-path.js';
-import { TokenBucket } from '../../../src/actors/fetcher/token-bucket.js';
+import { TokenBucket } from '../../../src/actors/runtime/token-bucket.js';
 import { ManualClock } from '../../../src/actors/runtime/clock.js';
 import { createRandom } from '../../../src/actors/runtime/random.js';
 import { ScpError } from '../../../src/errors.js';

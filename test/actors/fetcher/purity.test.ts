@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 
 // The fetcher's decision-making cores are sans-I/O (STYLE.md): time is an argument, randomness injected.
 const dir = join(import.meta.dirname, '../../../src/actors/fetcher');
-const PURE = ['swarm-scheduler.ts', 'chunk-bitmap.ts', 'token-bucket.ts', 'download-registry.ts'];
+const PURE = ['swarm-scheduler.ts', 'chunk-bitmap.ts', '../runtime/token-bucket.ts', 'download-registry.ts'];
 const FORBIDDEN: [RegExp, string][] = [
   [/\bDate\.now\(|\bnew Date\(|performance\.now\(/, 'a clock (pass now as an argument)'],
   [/\bsetTimeout\(|\bsetInterval\(|\bsetImmediate\(/, 'timers'],

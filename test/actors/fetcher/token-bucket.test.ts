@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { TokenBucket } from '../../../src/actors/fetcher/token-bucket.js';
+import { TokenBucket } from '../../../src/actors/runtime/token-bucket.js';
 
 describe('TokenBucket', () => {
   it('lets a burst through, then paces at the rate', () => {

@@ -1,5 +1,6 @@
 /**
- * Token bucket for an optional bandwidth cap on seeding (bytes per second). Pure: `now` (ms) is an argument.
+ * Token bucket: the optional bandwidth caps of seeding and downloading (bytes per second), and the session's per-IP
+ * accept budget (abuse-guard.ts; a token is a connection there). Pure: `now` (ms) is an argument.
  *
  * `reserve(n, now)` always books the bytes and returns how long to wait before sending them; the bucket may
  * go into debt, so a 256 KiB chunk goes through even when `burst` is smaller, and later callers queue behind
