@@ -92,6 +92,12 @@ export interface FetchTuning {
   requestTimeoutMs?: number;
   /** Chunk reads a seeder runs at once for one peer; more wait (default 8). */
   seedMaxPerPeer?: number;
+  /**
+   * Write downloaded chunks with O_DIRECT, bypassing the page cache, where the file system allows it (default true;
+   * elsewhere, and for a file's short last chunk, writes go through the page cache). Saves the CPU of filling fresh
+   * page-cache pages and leaves the cache to the rest of the machine; see docs/ARCHITECTURE.md "Throughput".
+   */
+  directWrites?: boolean;
 }
 
 /** The last argument of every async Node method. */

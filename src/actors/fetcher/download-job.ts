@@ -82,6 +82,8 @@ export interface DownloadJobInit {
   flush?: FlushPolicyInit;
   quota?: DiskQuota;
   checkFreeSpace?: boolean;
+  /** Full chunks written with O_DIRECT where the file system allows (file-writer.ts). */
+  directWrites?: boolean;
   onProgress?: (p: DownloadProgressInfo) => void;
   /** Called once the size is known (a bare content id download learns it from the last chunk). */
   onSize?: (size: number) => void;
@@ -216,6 +218,7 @@ export class DownloadJob {
         contentId: init.contentId,
         ...(init.quota ? { quota: init.quota } : {}),
         ...(init.checkFreeSpace === undefined ? {} : { checkFreeSpace: init.checkFreeSpace }),
+        ...(init.directWrites ? { directWrites: true } : {}),
         ...(this.#c.openFile ? { open: this.#c.openFile } : {}),
       });
       await this.#c.store.putHashes(hex, concatHashes(hashes));

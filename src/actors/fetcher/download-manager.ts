@@ -58,6 +58,8 @@ export interface DownloadManagerInit {
   policy?: Omit<SwarmSchedulerInit, 'chunkCount' | 'verified' | 'peers'>;
   flush?: FlushPolicyInit;
   checkFreeSpace?: boolean;
+  /** Full chunks written with O_DIRECT where the file system allows (file-writer.ts). Default false. */
+  directWrites?: boolean;
 }
 
 export interface ContentRequest {
@@ -290,6 +292,7 @@ export class DownloadManager {
         ...(this.#init.flush ? { flush: this.#init.flush } : {}),
         ...(quota ? { quota } : {}),
         ...(this.#init.checkFreeSpace === undefined ? {} : { checkFreeSpace: this.#init.checkFreeSpace }),
+        ...(this.#init.directWrites ? { directWrites: true } : {}),
         onSize: (size) => {
           if (this.#registry.get(id).bytesTotal !== size) this.#registry.setTotal(id, size, this.#c.clock.now());
         },

@@ -15,6 +15,7 @@
  * | `seedBytesPerSecond`    | none                   | cap on bytes served to all peers together                      |
  * | `seedMaxPerPeer`        | 8                      | chunk reads in progress per peer (more wait, then LIMIT)       |
  * | `reannounceIntervalMs`  | 600000 (10 min)        | how often every seeded item's provider record is re-announced  |
+ * | `directWrites`          | true                   | full chunks written with O_DIRECT (bypassing the page cache)   |
  * | `epochMs`               | wall time at start     | wall clock = epochMs + ctx.clock.now() (virtual dates in sims) |
  */
 import { join } from 'node:path';
@@ -31,6 +32,7 @@ export interface FetcherConfig {
   seedBytesPerSecond: number | null;
   seedMaxPerPeer: number;
   reannounceIntervalMs: number;
+  directWrites: boolean;
   epochMs: number | null;
 }
 
@@ -55,6 +57,7 @@ export function readFetcherConfig(config: Record<string, unknown>, dataDir: stri
     seedBytesPerSecond: opt('seedBytesPerSecond'),
     seedMaxPerPeer: Math.floor(pos('seedMaxPerPeer', 8)),
     reannounceIntervalMs: pos('reannounceIntervalMs', 600_000),
+    directWrites: config.directWrites !== false,
     epochMs: typeof config.epochMs === 'number' ? config.epochMs : null,
   };
 }

@@ -5,6 +5,8 @@
  * the target's name, so a crash, a full disk or a failed check never leaves a half file that looks complete.
  *
  * The partial file is opened with O_NOFOLLOW and without O_TRUNC: a resumed download keeps what it wrote.
+ * With `directWrites`, full chunks go through a second descriptor opened with O_DIRECT (direct-io.ts says why);
+ * a file system that refuses it (open or first write fails with EINVAL) gets every write through the page cache.
  */
 import { constants as FS, type BigIntStats } from 'node:fs';
 import { open as fsOpen, rename, stat, statfs, unlink } from 'node:fs/promises';
@@ -13,6 +15,7 @@ import { ScpError } from '../../errors.js';
 import { bytesEqual } from '../../protocol/bytes.js';
 import { CHUNK_SIZE, chunkCountForSize } from '../../protocol/content.js';
 import { blake3Hasher, type Blake3Hasher } from '../../protocol/hash.js';
+import { directWriteSlots, O_DIRECT, type AlignedSlots } from './direct-io.js';
 import { fsError } from './fs-errors.js';
 import { PARTIAL_SUFFIX } from './safe-path.js';
 
@@ -47,6 +50,8 @@ export interface FileWriterInit {
   quota?: DiskQuota;
   /** Refuse up front when the file system has less free space than the item still needs. Default true. */
   checkFreeSpace?: boolean;
+  /** Write full chunks with O_DIRECT, bypassing the page cache, where the file system allows it. Default false. */
+  directWrites?: boolean;
   open?: OpenFile;
 }
 
@@ -63,6 +68,7 @@ export interface FinalizeOptions {
 
 const HASH_BUFFER = 1 << 20;
 const PARTIAL_FLAGS = FS.O_RDWR | FS.O_CREAT | FS.O_NOFOLLOW;
+const DIRECT_FLAGS = O_DIRECT === undefined ? undefined : FS.O_WRONLY | FS.O_NOFOLLOW | O_DIRECT;
 
 export class FileWriter {
   readonly targetPath: string;
@@ -72,9 +78,12 @@ export class FileWriter {
   readonly #contentId: Uint8Array;
   readonly #overwrite: boolean;
   #fh: FileHandleLike | undefined;
+  /** The O_DIRECT descriptor of the partial file, while direct writes work. */
+  #direct: FileHandleLike | undefined;
+  #slots: AlignedSlots | undefined;
   #bytesWritten = 0;
 
-  private constructor(init: FileWriterInit, fh: FileHandleLike) {
+  private constructor(init: FileWriterInit, fh: FileHandleLike, direct: FileHandleLike | undefined) {
     this.targetPath = init.targetPath;
     this.partialPath = init.targetPath + PARTIAL_SUFFIX;
     this.size = init.size;
@@ -82,6 +91,8 @@ export class FileWriter {
     this.#contentId = init.contentId;
     this.#overwrite = init.overwrite ?? false;
     this.#fh = fh;
+    this.#direct = direct;
+    if (direct) this.#slots = directWriteSlots();
   }
 
   /** Checks target, quota and free space, then opens (or reopens, on resume) the partial file. */
@@ -126,7 +137,16 @@ export class FileWriter {
       await fh.close().catch(() => undefined);
       throw fsError(err, 'preparing', partialPath);
     }
-    return new FileWriter(init, fh);
+    const direct =
+      init.directWrites && DIRECT_FLAGS !== undefined && size >= CHUNK_SIZE
+        ? await (init.open ?? openFile)(partialPath, DIRECT_FLAGS).catch(() => undefined)
+        : undefined;
+    return new FileWriter(init, fh, direct);
+  }
+
+  /** True while full chunks are written with O_DIRECT. */
+  get directWrites(): boolean {
+    return this.#direct !== undefined;
   }
 
   /** Bytes written by this writer (not counting what a previous run left in the partial file). */
@@ -143,6 +163,10 @@ export class FileWriter {
     const start = index * CHUNK_SIZE;
     const expected = Math.min(CHUNK_SIZE, this.size - start);
     if (bytes.length !== expected) throw ScpError.badInput(`chunk ${index} must be ${expected} bytes, got ${bytes.length}`);
+    if (this.#direct && expected === CHUNK_SIZE && (await this.#writeDirect(bytes, start))) {
+      this.#bytesWritten += expected;
+      return;
+    }
     let done = 0;
     try {
       while (done < expected) {
@@ -154,6 +178,36 @@ export class FileWriter {
       throw fsError(err, 'writing', this.partialPath);
     }
     this.#bytesWritten += expected;
+  }
+
+  /**
+   * One full chunk through the O_DIRECT descriptor, from an aligned slot. False when it was not written that way:
+   * no free slot, or the file system refused (EINVAL: direct writes stop for this file) — the caller then writes
+   * through the page cache. Other errors (ENOSPC, EIO) are the download's.
+   */
+  async #writeDirect(bytes: Uint8Array, start: number): Promise<boolean> {
+    const slots = this.#slots as AlignedSlots;
+    const slot = slots.acquire();
+    if (slot === undefined) return false;
+    try {
+      const view = slots.fill(slot, bytes);
+      for (let done = 0; done < view.length; ) {
+        const direct = this.#direct;
+        if (!direct) return false;
+        const { bytesWritten } = await direct.write(view, done, view.length - done, start + done);
+        if (bytesWritten <= 0) throw Object.assign(new Error('short write'), { code: 'EIO' });
+        done += bytesWritten;
+      }
+      return true;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EINVAL') throw fsError(err, 'writing', this.partialPath);
+      const d = this.#direct;
+      this.#direct = undefined;
+      await d?.close().catch(() => undefined);
+      return false;
+    } finally {
+      slots.release(slot);
+    }
   }
 
   /** fdatasync of the partial file (before persisting the chunk bitmap, when power loss matters). */
@@ -225,7 +279,10 @@ export class FileWriter {
   /** Closes the handle, keeping the partial file (pause, stop). */
   async close(): Promise<void> {
     const fh = this.#fh;
+    const direct = this.#direct;
     this.#fh = undefined;
+    this.#direct = undefined;
+    if (direct) await direct.close().catch(() => undefined);
     if (fh) await fh.close().catch(() => undefined);
   }
 

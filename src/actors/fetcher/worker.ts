@@ -90,6 +90,7 @@ export const actor: ActorDefinition<'fetcher'> = {
         maxConcurrentDownloads: cfg.maxConcurrentDownloads,
         diskQuotaBytes: cfg.diskQuotaBytes,
         requestTimeoutMs: cfg.requestTimeoutMs,
+        directWrites: cfg.directWrites,
         // The scheduler's safety-net timeout counts from when a chunk is scheduled; a request held back by a
         // bandwidth cap would trip it. The session request always settles (its timeout starts when it is sent).
         policy: { requestTimeoutMs: 0, chunksPerPeer: cfg.chunksPerPeer, maxParallelChunks: cfg.maxParallelChunks },

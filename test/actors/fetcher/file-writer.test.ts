@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ChunkReader } from '../../../src/actors/fetcher/chunk-reader.js';
+import { AlignedSlots, O_DIRECT } from '../../../src/actors/fetcher/direct-io.js';
 import { FileWriter, openFile, type FileHandleLike, type OpenFile } from '../../../src/actors/fetcher/file-writer.js';
 import { PARTIAL_SUFFIX } from '../../../src/actors/fetcher/safe-path.js';
 import { TokenBucket } from '../../../src/actors/runtime/token-bucket.js';
@@ -110,6 +111,7 @@ describe('FileWriter', () => {
     const err = await w.finalize({ chunkHashes: d.chunkHashes }).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'VERIFY_FAILED', details: { badChunks: [2] } });
     await expect(stat(target)).rejects.toMatchObject({ code: 'ENOENT' });
+    await w.close(); // a download job keeps its writer and re-fetches; here a second writer takes over
     // The worker re-fetches chunk 2 into the same partial file and finalizes again.
     const w2 = await FileWriter.open({ targetPath: target, size: data.length, contentId: d.contentId });
     await w2.writeChunk(2, chunkOf(data, 2));
@@ -159,6 +161,98 @@ describe('FileWriter', () => {
     expect(err).toMatchObject({ code: 'IO', details: { errno: 'ENOSPC' }, message: /disk full/ });
     await w.close();
     await expect(stat(target)).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  describe('direct writes (O_DIRECT)', () => {
+    /** Wraps real handles, recording the flags of each open; `directFault` makes the O_DIRECT handle's writes fail. */
+    function recordingOpen(opens: number[], directFault?: { code: string; after: number }): OpenFile {
+      let directWrites = 0;
+      return async (path, flags, mode) => {
+        opens.push(flags);
+        if (flags & (O_DIRECT ?? 0) && directFault?.code === 'open') throw Object.assign(new Error('EINVAL: simulated'), { code: 'EINVAL' });
+        const fh = await openFile(path, flags, mode);
+        if (!(flags & (O_DIRECT ?? 0)) || !directFault) return fh;
+        return {
+          ...fh,
+          write: async (buf: Uint8Array, off: number, len: number, pos: number) => {
+            if (directWrites++ >= directFault.after) throw Object.assign(new Error(`${directFault.code}: simulated`), { code: directFault.code });
+            return fh.write(buf, off, len, pos);
+          },
+          read: (b: Uint8Array, o: number, l: number, p: number) => fh.read(b, o, l, p),
+          truncate: (l: number) => fh.truncate(l),
+          stat: (o: { bigint: true }) => fh.stat(o),
+          datasync: () => fh.datasync(),
+          close: () => fh.close(),
+        };
+      };
+    }
+
+    it('random chunk order through O_DIRECT → identical bytes; the short last chunk goes through the page cache', async () => {
+      const data = new Uint8Array(randomBytes(7 * CHUNK_SIZE + 999));
+      const d = describeContent(data);
+      const target = join(dir, 'direct.bin');
+      const opens: number[] = [];
+      const w = await FileWriter.open({ targetPath: target, size: data.length, contentId: d.contentId, directWrites: true, open: recordingOpen(opens) });
+      if (O_DIRECT === undefined) expect(w.directWrites).toBe(false);
+      else expect(w.directWrites).toBe(true); // Linux: ext4, xfs and tmpfs (6.6+) take O_DIRECT
+      await Promise.all(shuffled(8, 11).map((i) => w.writeChunk(i, chunkOf(data, i))));
+      expect(w.directWrites).toBe(O_DIRECT !== undefined); // no write was refused
+      await w.finalize({ chunkHashes: d.chunkHashes });
+      expect(Buffer.compare(await readFile(target), data)).toBe(0);
+      expect(opens.filter((f) => f & (O_DIRECT ?? 0)).length).toBe(O_DIRECT === undefined ? 0 : 1);
+    });
+
+    it('a file system that refuses O_DIRECT at open gets every chunk through the page cache', async () => {
+      const data = new Uint8Array(randomBytes(3 * CHUNK_SIZE));
+      const d = describeContent(data);
+      const target = join(dir, 'direct-refused.bin');
+      const w = await FileWriter.open({ targetPath: target, size: data.length, contentId: d.contentId, directWrites: true, open: recordingOpen([], { code: 'open', after: 0 }) });
+      expect(w.directWrites).toBe(false);
+      for (const i of [2, 0, 1]) await w.writeChunk(i, chunkOf(data, i));
+      await w.finalize();
+      expect(Buffer.compare(await readFile(target), data)).toBe(0);
+    });
+
+    it.skipIf(O_DIRECT === undefined)('EINVAL from a direct write turns direct writes off for the file and the chunk is written anyway', async () => {
+      const data = new Uint8Array(randomBytes(4 * CHUNK_SIZE));
+      const d = describeContent(data);
+      const target = join(dir, 'direct-einval.bin');
+      const w = await FileWriter.open({ targetPath: target, size: data.length, contentId: d.contentId, directWrites: true, open: recordingOpen([], { code: 'EINVAL', after: 1 }) });
+      await w.writeChunk(3, chunkOf(data, 3));
+      expect(w.directWrites).toBe(true);
+      await w.writeChunk(1, chunkOf(data, 1)); // refused by the "file system": written through the page cache
+      expect(w.directWrites).toBe(false);
+      await w.writeChunk(0, chunkOf(data, 0));
+      await w.writeChunk(2, chunkOf(data, 2));
+      await w.finalize();
+      expect(Buffer.compare(await readFile(target), data)).toBe(0);
+    });
+
+    it.skipIf(O_DIRECT === undefined)('disk full during a direct write is the download\'s IO error, not a silent fallback', async () => {
+      const data = new Uint8Array(randomBytes(2 * CHUNK_SIZE));
+      const d = describeContent(data);
+      const target = join(dir, 'direct-full.bin');
+      const w = await FileWriter.open({ targetPath: target, size: data.length, contentId: d.contentId, directWrites: true, open: recordingOpen([], { code: 'ENOSPC', after: 1 }) });
+      await w.writeChunk(0, chunkOf(data, 0));
+      const err = await w.writeChunk(1, chunkOf(data, 1)).catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: 'IO', details: { errno: 'ENOSPC' } });
+      await w.close();
+      await expect(stat(target)).rejects.toMatchObject({ code: 'ENOENT' });
+    });
+
+    it('aligned slots: every slot starts on a 4 KiB boundary of its memory and is handed out once at a time', () => {
+      const slots = new AlignedSlots(CHUNK_SIZE, 3);
+      const taken = [slots.acquire(), slots.acquire(), slots.acquire()];
+      expect(new Set(taken).size).toBe(3);
+      expect(slots.acquire()).toBeUndefined(); // all in use: the writer falls back to the page cache
+      const bytes = new Uint8Array(randomBytes(1000));
+      const view = slots.fill(taken[1] as number, bytes);
+      expect(view.byteOffset % 4096).toBe(0);
+      expect(Buffer.compare(view, bytes)).toBe(0);
+      slots.release(taken[1] as number);
+      expect(slots.acquire()).toBe(taken[1]);
+      expect(() => new AlignedSlots(1000, 2)).toThrow(RangeError);
+    });
   });
 
   it('maps EACCES and EROFS to typed errors', async () => {
