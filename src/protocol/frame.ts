@@ -6,6 +6,11 @@
  * `FrameReader` is sans-I/O: the transport pushes whatever byte slices the socket hands it and pulls whole
  * frames. A frame lying inside one pushed slice is returned as a view of that slice (no copy); a frame split
  * across slices is assembled into a buffer sized by the already-checked prefix.
+ *
+ * Direct reads (`writable` / `wrote`): a transport that can decrypt into memory we name (node:tls with `onread`)
+ * asks where the next bytes go. Inside a frame body already allocated that is the rest of the body, so a chunk's
+ * bytes land in place with no copy of ours; elsewhere it is a small scratch buffer, fed back through `push` as
+ * transient bytes (frames in it are copied out, since the scratch is reused).
  */
 import { ProtocolError, ScpError } from '../errors.js';
 import { MAX_ENVELOPE_FRAME_BYTES } from './limits.js';
@@ -43,6 +48,13 @@ export function encodeFrame(body: Uint8Array, maxFrameBytes: number = MAX_ENVELO
 const EMPTY = new Uint8Array(0);
 /** A frame up to this size spanning slices gets its body at once; larger ones once half has arrived. */
 const EAGER_BODY_BYTES = 64 * 1024;
+/** Direct reads outside a body: node:tls hands out at most one 16 KiB record per read. */
+const SCRATCH_BYTES = 16 * 1024;
+
+/** A copy of `bytes[from, to)` in memory of its own (`slice` would share it when `bytes` is a Buffer). */
+function copyOf(bytes: Uint8Array, from: number, to: number): Uint8Array {
+  return new Uint8Array(bytes.subarray(from, to));
+}
 
 /** Buffers a FrameReader allocated for one frame body each (nothing else ever views them). */
 const ownedBodies = new WeakSet<ArrayBufferLike>();
@@ -79,6 +91,9 @@ export class FrameReader {
   private pieces: Uint8Array[] = [];
   private piecesBytes = 0;
   private failure: ProtocolError | undefined;
+  /** Direct reads: memory for bytes that do not go into a body, and where the last `writable()` pointed. */
+  private scratch: Uint8Array | undefined;
+  private targetIsBody = false;
 
   /**
    * @param maxFrameBytes largest body accepted: HANDSHAKE_MAX_BYTES (64 KiB) while handshaking,
@@ -89,10 +104,15 @@ export class FrameReader {
    * @param allocBody where a frame body that arrives split across slices is assembled: a buffer of its own per
    *   frame (default `new Uint8Array(len)`), or a view of length `len` at offset 0 of a recycled one.
    */
+  /**
+   * @param eagerBody a large frame (above 64 KiB) for which this says yes gets its body at once instead of after
+   *   half of it arrived: the answer to a chunk request we are waiting for, whose bytes direct reads then put in place.
+   */
   constructor(
     readonly maxFrameBytes: number = MAX_ENVELOPE_FRAME_BYTES,
     readonly what = 'frame',
     private readonly allocBody: (len: number) => Uint8Array = (len) => new Uint8Array(len),
+    private readonly eagerBody?: (len: number) => boolean,
   ) {
     if (!Number.isInteger(maxFrameBytes) || maxFrameBytes < 0 || maxFrameBytes > 0xffff_ffff) {
       throw ScpError.badInput('maxFrameBytes must be an integer in 0..2^32-1');
@@ -103,16 +123,17 @@ export class FrameReader {
    * Feeds bytes from the stream. Throws ProtocolError as soon as a length prefix above the limit is seen
    * (before any of its body is kept); after that the reader is dead and every push throws the same error.
    * Frames completed before the bad prefix can still be pulled. The caller keeps `chunk` unmodified until
-   * the frames viewing it are consumed (sockets hand out fresh buffers, so this holds naturally).
+   * the frames viewing it are consumed (sockets hand out fresh buffers, so this holds naturally) — unless
+   * `transient`: then nothing keeps a view of `chunk` (its memory is reused once push returns).
    */
-  push(chunk: Uint8Array): void {
+  push(chunk: Uint8Array, transient = false): void {
     if (this.failure) throw this.failure;
     const n = chunk.length;
     let i = 0;
     while (i < n) {
       if (this.pendingLen > 0) {
         const k = Math.min(this.pendingLen - this.piecesBytes, n - i);
-        this.pieces.push(chunk.subarray(i, i + k));
+        this.pieces.push(transient ? copyOf(chunk, i, i + k) : chunk.subarray(i, i + k));
         this.piecesBytes += k;
         i += k;
         if (2 * this.piecesBytes >= this.pendingLen) this.commitBody();
@@ -146,9 +167,9 @@ export class FrameReader {
       if (len === 0) {
         this.ready.push(EMPTY);
       } else if (n - i >= len) {
-        this.ready.push(chunk.subarray(i, i + len));
+        this.ready.push(transient ? copyOf(chunk, i, i + len) : chunk.subarray(i, i + len));
         i += len;
-      } else if (len <= EAGER_BODY_BYTES) {
+      } else if (len <= EAGER_BODY_BYTES || this.eagerBody?.(len)) {
         this.body = this.allocBody(len);
         ownedBodies.add(this.body.buffer);
         this.bodyFill = 0;
@@ -176,6 +197,37 @@ export class FrameReader {
       this.body = body;
       this.bodyFill = fill;
     }
+  }
+
+  /**
+   * Direct reads: where the next bytes of the stream should be written — the rest of the frame body being
+   * assembled, or scratch memory. Never empty. Report what was written with `wrote`.
+   */
+  writable(): Uint8Array {
+    const body = this.body;
+    if (body !== undefined && this.failure === undefined) {
+      this.targetIsBody = true;
+      return body.subarray(this.bodyFill);
+    }
+    this.targetIsBody = false;
+    return (this.scratch ??= new Uint8Array(SCRATCH_BYTES));
+  }
+
+  /**
+   * `n` bytes were written at the start of the last `writable()`. Bytes that went into a body are taken in here
+   * (undefined is returned); scratch bytes are returned for the caller to `push(bytes, true)` (or to read
+   * otherwise: a handshake before envelopes).
+   */
+  wrote(n: number): Uint8Array | undefined {
+    if (!this.targetIsBody) return (this.scratch as Uint8Array).subarray(0, n);
+    const body = this.body as Uint8Array;
+    this.bodyFill += n;
+    if (this.bodyFill === body.length) {
+      this.ready.push(body);
+      this.body = undefined;
+      this.bodyFill = 0;
+    }
+    return undefined;
   }
 
   /** The next complete frame body, or undefined until more bytes arrive. */

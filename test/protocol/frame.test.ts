@@ -131,3 +131,85 @@ describe('FrameReader', () => {
     );
   });
 });
+
+/**
+ * Direct reads: a transport that writes at most `reads[k]` bytes (and never more than the target holds) into
+ * whatever `writable()` names, then reports them with `wrote`. Scratch bytes go back through push(…, true), as the
+ * connection core does. The scratch is scribbled over after every read, so a frame that kept a view of it shows.
+ */
+function readDirect(max: number, stream: Uint8Array, reads: number[], eager: (len: number) => boolean): Uint8Array[] {
+  const r = new FrameReader(max, 'frame', (len) => new Uint8Array(len), eager);
+  const frames: Uint8Array[] = [];
+  let off = 0;
+  for (let k = 0; off < stream.length; k++) {
+    const t = r.writable();
+    expect(t.length).toBeGreaterThan(0);
+    const n = Math.min(t.length, stream.length - off, Math.max(1, reads[k % Math.max(1, reads.length)] ?? 1));
+    t.set(stream.subarray(off, off + n));
+    off += n;
+    const scratch = r.wrote(n);
+    if (scratch) {
+      r.push(scratch, true);
+      scratch.fill(0xee); // the next read reuses this memory
+    }
+    for (const f of r.frames()) frames.push(f);
+  }
+  r.end();
+  return frames.map((f) => f.slice());
+}
+
+describe('FrameReader direct reads (writable / wrote)', () => {
+  const frameBody = fc.oneof(
+    fc.uint8Array({ maxLength: 300 }),
+    fc.integer({ min: 60_000, max: 300_000 }).map((n) => new Uint8Array(n).map((_, i) => (i * 7 + n) & 0xff)),
+  );
+
+  it('yields the frames push() yields, whatever the read sizes and the eager-body policy', () => {
+    fc.assert(
+      fc.property(
+        fc.array(frameBody, { maxLength: 6 }),
+        fc.array(fc.integer({ min: 1, max: 40_000 }), { minLength: 1, maxLength: 12 }),
+        fc.boolean(),
+        (bodies, reads, eager) => {
+          const stream = Buffer.concat(bodies.map((b) => encodeFrame(b)));
+          const direct = readDirect(MAX_ENVELOPE_FRAME_BYTES, stream, reads, () => eager);
+          expect(direct.length).toBe(bodies.length);
+          direct.forEach((f, i) => expect(Buffer.compare(f, bodies[i] as Uint8Array)).toBe(0));
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+
+  it('a large frame the caller expects gets its body at once, and its bytes land in place', () => {
+    const body = new Uint8Array(262_200).map((_, i) => i & 0xff);
+    const frame = encodeFrame(body);
+    const r = new FrameReader(MAX_ENVELOPE_FRAME_BYTES, 'frame', (len) => new Uint8Array(len), (len) => len === body.length);
+    const first = r.writable(); // scratch: the prefix and the first bytes
+    first.set(frame.subarray(0, 100));
+    r.push(r.wrote(100) as Uint8Array, true);
+    expect(r.heldBytes).toBe(body.length); // allocated at once (without eagerness: only after half arrived)
+    let off = 100;
+    while (off < frame.length) {
+      const t = r.writable();
+      expect(t.length).toBe(frame.length - off); // the rest of the body itself
+      const n = Math.min(16_384, t.length);
+      t.set(frame.subarray(off, off + n));
+      expect(r.wrote(n)).toBeUndefined(); // taken in place: nothing to push
+      off += n;
+    }
+    expect(Buffer.compare(r.pull() as Uint8Array, body)).toBe(0);
+  });
+
+  it('transient pushes copy what they keep: frames inside the slice and the pieces of a pending large frame', () => {
+    const r = new FrameReader(MAX_ENVELOPE_FRAME_BYTES);
+    const small = encodeFrame(Uint8Array.of(1, 2, 3));
+    const big = encodeFrame(new Uint8Array(200_000).fill(9));
+    const slice = Buffer.concat([small, big.subarray(0, 1000)]);
+    r.push(slice, true);
+    slice.fill(0); // reused by the transport
+    r.push(big.subarray(1000), true);
+    expect(r.pull()).toEqual(Uint8Array.of(1, 2, 3));
+    expect(Buffer.compare(r.pull() as Uint8Array, new Uint8Array(200_000).fill(9))).toBe(0);
+  });
+});

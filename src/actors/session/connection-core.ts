@@ -34,6 +34,7 @@ import {
   type HandshakeEvent,
   type HandshakeRole,
 } from '../../protocol/handshake.js';
+import { CHUNK_SIZE } from '../../protocol/content.js';
 import { HANDSHAKE_MAX_BYTES, MAX_ENVELOPE_FRAME_BYTES } from '../../protocol/limits.js';
 import { toHex } from '../../protocol/bytes.js';
 import {
@@ -88,6 +89,8 @@ interface Inbound {
 }
 
 const HANDLER_TIMEOUT_TEXT = 'request handler timed out';
+/** A frame up to this size answering a chunk request gets its body at once (direct reads put the chunk in place). */
+const BULK_ANSWER_BYTES = CHUNK_SIZE + 1024;
 const INTERNAL_TEXT = 'internal error';
 /** Error answers that are our failure or back-pressure, not the peer's misbehaviour (see `respond`). */
 const NOT_ABUSE_TEXTS: ReadonlySet<string> = new Set([HANDLER_TIMEOUT_TEXT, INTERNAL_TEXT, ...Object.values(RATE_LIMIT_TEXT)]);
@@ -152,7 +155,7 @@ export class ConnectionCore {
     this.limits = Object.freeze({ ...DEFAULT_CONNECTION_LIMITS, ...init.limits });
     this.#rateLimiter = components.rateLimiter ?? null;
     this.#abuse = components.abuse ?? null;
-    this.#reader = new FrameReader(MAX_ENVELOPE_FRAME_BYTES, 'envelope frame', components.allocFrame);
+    this.#reader = new FrameReader(MAX_ENVELOPE_FRAME_BYTES, 'envelope frame', components.allocFrame, (len) => this.#expectsBulk(len));
     this.#rateLimit = init.rateLimit ?? true;
     this.#responderRequests = init.responderRequests ?? 'after-peer-pex';
     this.#requestsAllowed = init.role === 'initiator' || this.#responderRequests === 'always';
@@ -237,12 +240,13 @@ export class ConnectionCore {
       case 'bytes':
         if (input.data.length === 0) return;
         if (this.#hsDeadline === undefined && this.#state === 'handshaking') {
-          this.#hsPendingEarly.push(input.data); // bytes before start(): held until then (bounded by the transport's first read)
+          // bytes before start(): held until then (bounded by the transport's first read)
+          this.#hsPendingEarly.push(input.transient ? new Uint8Array(input.data) : input.data);
           if (this.#hsPendingEarly.length > 64) this.#abort({ code: 'overload', peerFault: true, graceful: false }, now);
           return;
         }
         this.#lastActivity = now;
-        this.#onBytes(input.data, now);
+        this.#onBytes(input.data, now, input.transient === true);
         return;
       case 'eof':
         return this.#onEof(now);
@@ -255,6 +259,33 @@ export class ConnectionCore {
         this.#writeBlocked = false;
         return;
     }
+  }
+
+  /**
+   * Direct reads (FrameReader.writable): where the transport should put the next bytes — in place in the frame
+   * body being received, or scratch memory. Report them with `filled`.
+   */
+  readTarget(): Uint8Array {
+    return this.#reader.writable();
+  }
+
+  /**
+   * `n` bytes landed at the last `readTarget()`. Returns false when that was all (bytes of a frame body taken in
+   * place, no frame finished): the shell has nothing to transmit, no effect to run and no deadline to re-arm.
+   */
+  filled(n: number, now: number): boolean {
+    if (this.#state === 'closed' || n <= 0) return false;
+    const scratch = this.#reader.wrote(n);
+    if (scratch !== undefined) {
+      this.handle({ kind: 'bytes', data: scratch, transient: true }, now);
+      return true;
+    }
+    this.#now = now;
+    this.#lastActivity = now;
+    this.#bufferedInbound += n;
+    if (this.#reader.readyCount === 0) return this.#checkOverload(now);
+    this.#afterRead(0, now);
+    return true;
   }
 
   handleTimeout(now: number): void {
@@ -418,7 +449,7 @@ export class ConnectionCore {
     }
   }
 
-  #onBytes(data: Uint8Array, now: number): void {
+  #onBytes(data: Uint8Array, now: number, transient = false): void {
     if (this.#state === 'handshaking') {
       let i = 0;
       while (i < data.length && this.#state === 'handshaking') {
@@ -453,17 +484,34 @@ export class ConnectionCore {
     this.#bufferedInbound += data.length;
     const readyBefore = this.#reader.readyCount;
     try {
-      this.#reader.push(data);
+      this.#reader.push(data, transient);
     } catch (e) {
       return this.#abort({ code: 'oversize-frame', peerFault: true, graceful: false, error: asProtocolError(e, 'envelope frame') }, now);
     }
+    this.#afterRead(readyBefore, now);
+  }
+
+  /** After bytes reached the frame reader: the frame timer, frames pulled while there is room, the overload bound. */
+  #afterRead(readyBefore: number, now: number): void {
     // A frame completed in this slice means the partial one (if any) began in it too.
     if (this.#reader.partialBytes === 0) this.#frameStartedAt = undefined;
     else if (this.#frameStartedAt === undefined || this.#reader.readyCount > readyBefore) this.#frameStartedAt = now;
     this.#pumpInbound(now);
-    if ((this.state as ConnectionState) !== 'closed' && this.#bufferedInbound > this.limits.maxBufferedInboundBytes) {
-      this.#abort({ code: 'overload', peerFault: true, graceful: false, error: new ProtocolError(`peer sent ${this.#bufferedInbound} bytes past the read pause`, 'connection') }, now);
-    }
+    this.#checkOverload(now);
+  }
+
+  /** Aborts when the peer kept sending far past our read pause; true when it did. */
+  #checkOverload(now: number): boolean {
+    if (this.#state === 'closed' || this.#bufferedInbound <= this.limits.maxBufferedInboundBytes) return false;
+    this.#abort({ code: 'overload', peerFault: true, graceful: false, error: new ProtocolError(`peer sent ${this.#bufferedInbound} bytes past the read pause`, 'connection') }, now);
+    return true;
+  }
+
+  /** The frame about to arrive is most likely the answer to a chunk request of ours (responses come in order). */
+  #expectsBulk(len: number): boolean {
+    if (len > BULK_ANSWER_BYTES) return false;
+    const head = this.#outbound[0];
+    return head !== undefined && head.frame === undefined && (head.responseType === MessageType.CHUNK_DATA || head.responseType === MessageType.RELAY_STREAM);
   }
 
   #onHandshakeEvents(events: HandshakeEvent[], now: number): void {

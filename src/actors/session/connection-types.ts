@@ -119,7 +119,8 @@ export interface ConnectionComponents {
 // Inputs, effects, close reasons
 
 export type ConnectionInput =
-  | { kind: 'bytes'; data: Uint8Array }
+  /** `transient`: `data` is reused once handle() returns (a direct-read scratch), so nothing may keep a view of it. */
+  | { kind: 'bytes'; data: Uint8Array; transient?: boolean }
   /** The peer finished its side of the stream. */
   | { kind: 'eof' }
   | { kind: 'transport-error'; message: string }

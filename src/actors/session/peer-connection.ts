@@ -116,7 +116,16 @@ export class PeerConnection {
     void this.conn.closed.then((info) => {
       if (!this.#closed) this.#input({ kind: 'transport-error', message: info.error?.message ?? `transport closed (${info.reason})` });
     });
-    if (this.conn.readPush) {
+    if (this.conn.readInto) {
+      this.#readCtl = this.conn.readInto({
+        target: () => this.core.readTarget(),
+        filled: (n) => {
+          if (!this.#closed && this.core.filled(n, this.#hooks.now())) this.#pump();
+        },
+        end: () => this.#input({ kind: 'eof' }),
+        error: (err) => this.#input({ kind: 'transport-error', message: err.message }),
+      });
+    } else if (this.conn.readPush) {
       this.#readCtl = this.conn.readPush({
         data: (data) => this.#input({ kind: 'bytes', data }),
         end: () => this.#input({ kind: 'eof' }),

@@ -13,6 +13,7 @@ import type {
   Connection,
   ConnectionHandler,
   DialOptions,
+  DirectReadSink,
   Listener,
   ListenOptions,
   ReadControl,
@@ -33,6 +34,32 @@ export interface TlsTransportInit {
 }
 
 const DEFAULT_HWM = 64 * 1024;
+/** Bytes a dialed connection buffers (copied) before anyone reads it; then the socket pauses until someone does. */
+const EARLY_BYTES = 256 * 1024;
+
+/**
+ * The reads of a dialed socket, which node:tls delivers into memory we name (`tls.connect({ onread })`): one
+ * synchronous callback per TLS record, no Buffer per record, no stream machinery. Made before the socket (node
+ * asks for the first target at once) and wired to a reader later; what arrives before that is copied and kept.
+ */
+class DialedReads {
+  readonly scratch = new Uint8Array(16 * 1024);
+  target: (() => Uint8Array) | undefined;
+  /** Returns false to pause the socket. */
+  filled: ((n: number, buf: Uint8Array) => boolean) | undefined;
+  early: Uint8Array[] = [];
+  earlyBytes = 0;
+
+  readonly onread = {
+    buffer: (): Uint8Array => (this.target ? this.target() : this.scratch),
+    callback: (n: number, buf: Uint8Array): boolean => {
+      if (this.filled) return this.filled(n, buf);
+      this.early.push(new Uint8Array(buf.subarray(0, n)));
+      this.earlyBytes += n;
+      return this.earlyBytes < EARLY_BYTES;
+    },
+  };
+}
 const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
 const DEFAULT_CLOSE_GRACE_MS = 2_000;
 
@@ -49,11 +76,15 @@ class TlsConnection implements Connection {
   private drainP: Promise<void> | undefined;
   private iterated = false;
   private onIdle: (() => void) | undefined;
+  /** Direct reads: only on connections we dialed (node:tls has `onread` for tls.connect alone). */
+  readonly readInto?: (sink: DirectReadSink) => ReadControl;
 
   constructor(
     private readonly socket: tls.TLSSocket,
     private readonly closeGraceMs: number,
+    private readonly dialed?: DialedReads,
   ) {
+    if (dialed) this.readInto = (sink) => this.#readInto(dialed, sink);
     socket.setNoDelay(true);
     this.remoteAddress = { host: normalizeHost(socket.remoteAddress), port: socket.remotePort ?? 0 };
     this.localAddress = { host: normalizeHost(socket.localAddress), port: socket.localPort ?? 0 };
@@ -136,7 +167,7 @@ class TlsConnection implements Connection {
       wake = undefined;
       w?.();
     };
-    socket.on('data', (b: Buffer) => {
+    this.#onData((b) => {
       queue.push(b);
       queued += b.length;
       if (queued >= hwm) socket.pause();
@@ -182,32 +213,97 @@ class TlsConnection implements Connection {
     this.iterated = true;
     const socket = this.socket;
     let done = false;
-    let failure: Error | undefined;
-    socket.on('data', (b: Buffer) => {
+    this.#onData((b) => {
       if (done) return;
       this.bytesRead += b.length;
       sink.data(b);
     });
-    socket.once('end', () => {
-      if (done) return;
-      done = true;
-      sink.end();
-    });
-    socket.on('error', (err) => {
-      failure ??= err;
-    });
-    socket.once('close', () => {
-      if (done) return;
-      done = true;
-      if (this.remoteEnded) sink.end();
-      else sink.error(failure ?? this.closeInfo?.error ?? this.deadError());
-    });
+    this.#onEnd(sink, () => done, () => (done = true));
     return {
       pause: () => socket.pause(),
       resume: () => {
         if (!done) socket.resume();
       },
     };
+  }
+
+  #readInto(d: DialedReads, sink: DirectReadSink): ReadControl {
+    if (this.iterated) throw ScpError.internal('a Connection can be read only once');
+    this.iterated = true;
+    const socket = this.socket;
+    let done = false;
+    let paused = false;
+    let last: Uint8Array | undefined;
+    /** Bytes that are not in the sink's last target: copied into its targets, as if read now. */
+    const feed = (e: Uint8Array): void => {
+      for (let off = 0; off < e.length && !done; ) {
+        const t = sink.target();
+        const k = Math.min(t.length, e.length - off);
+        t.set(e.subarray(off, off + k));
+        off += k;
+        this.bytesRead += k;
+        sink.filled(k);
+      }
+    };
+    d.target = () => (last = sink.target());
+    d.filled = (n, buf) => {
+      if (done) return !paused;
+      // The first read after wiring lands in the memory node:tls was given before: the connection's own scratch.
+      if (buf !== last) feed(buf.subarray(0, n));
+      else {
+        this.bytesRead += n;
+        sink.filled(n);
+      }
+      return !paused;
+    };
+    this.#onEnd(sink, () => done, () => (done = true));
+    for (const e of d.early.splice(0)) feed(e);
+    if (d.earlyBytes >= EARLY_BYTES && !paused && !done) socket.resume();
+    return {
+      pause: () => {
+        paused = true;
+        socket.pause();
+      },
+      resume: () => {
+        paused = false;
+        if (!done) socket.resume();
+      },
+    };
+  }
+
+  /** 'data' of the socket — or, on a dialed one (which has no 'data' events), a copy of each direct read. */
+  #onData(handler: (b: Buffer) => void): void {
+    const d = this.dialed;
+    if (!d) {
+      this.socket.on('data', handler);
+      return;
+    }
+    d.filled = (n, buf) => {
+      handler(Buffer.from(new Uint8Array(buf.subarray(0, n)).buffer));
+      return true;
+    };
+    for (const e of d.early.splice(0)) handler(Buffer.from(e.buffer, e.byteOffset, e.length));
+    if (d.earlyBytes >= EARLY_BYTES) this.socket.resume();
+  }
+
+  /** The end of a push-mode read: the peer's FIN, or a close (an error unless the peer had ended). */
+  #onEnd(sink: { end(): void; error(err: Error): void }, isDone: () => boolean, setDone: () => void): void {
+    const socket = this.socket;
+    let failure: Error | undefined;
+    socket.once('end', () => {
+      if (isDone()) return;
+      setDone();
+      sink.end();
+    });
+    socket.on('error', (err) => {
+      failure ??= err;
+    });
+    socket.once('close', () => {
+      if (isDone()) return;
+      setDone();
+      if (this.remoteEnded) sink.end();
+      else sink.error(failure ?? this.closeInfo?.error ?? this.deadError());
+    });
   }
 
   async close(): Promise<void> {
@@ -321,6 +417,7 @@ export class TlsTransport implements Transport {
     let socket: tls.TLSSocket | undefined;
     const guard = dialGuard<Connection>(what, opts, (err) => socket?.destroy(err));
     if (guard.settled) return guard.promise;
+    const reads = new DialedReads();
     socket = tls.connect({
       host: addr.host,
       port: addr.port,
@@ -329,12 +426,13 @@ export class TlsTransport implements Transport {
       minVersion: 'TLSv1.3',
       noDelay: true,
       highWaterMark: this.hwm, // honoured by tls.connect (Node 20), missing from @types/node
+      onread: reads.onread,
     } as tls.ConnectionOptions);
     const s = socket;
     s.once('secureConnect', () => {
       s.off('error', onError);
       setStreamHwm(s, this.hwm);
-      guard.resolve(new TlsConnection(s, this.closeGraceMs));
+      guard.resolve(new TlsConnection(s, this.closeGraceMs, reads));
     });
     const onError = (err: Error): void => {
       guard.reject(ScpError.io(`${what} failed: ${err.message}`, err));

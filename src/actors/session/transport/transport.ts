@@ -47,6 +47,12 @@ export interface Connection extends AsyncIterable<Uint8Array> {
    * restarts it.
    */
   readPush?(sink: ReadSink): ReadControl;
+  /**
+   * Direct reads, where the transport can decrypt into memory the reader names (TLS dialed with node:tls `onread`):
+   * `sink.target()` says where the next bytes go, `sink.filled(n)` reports them. Saves a Buffer per TLS record and
+   * the copy out of it. Like readPush: once, instead of iteration.
+   */
+  readInto?(sink: DirectReadSink): ReadControl;
   /** Graceful close: flush what was written, half-close, wait for the peer (bounded), then release everything. */
   close(): Promise<void>;
   /** Immediate teardown; pending and future writes/reads fail with `err` (or a plain local close). */
@@ -62,6 +68,15 @@ export interface ReadSink {
   /** The peer finished its side. */
   end(): void;
   /** The connection failed (after which nothing more arrives). */
+  error(err: Error): void;
+}
+
+export interface DirectReadSink {
+  /** Memory for the next bytes (never empty); the transport writes at its start. */
+  target(): Uint8Array;
+  /** `n` bytes were written at the start of the last `target()`. */
+  filled(n: number): void;
+  end(): void;
   error(err: Error): void;
 }
 

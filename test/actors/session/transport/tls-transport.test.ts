@@ -57,6 +57,100 @@ describe('TLS transport', () => {
     await w.destroy();
   });
 
+  describe('direct reads of dialed connections (readInto)', () => {
+    /** A server that writes `data` the moment the TLS handshake is done (before the client reads), then ends. */
+    async function eagerServer(data: Uint8Array): Promise<{ port: number; close(): Promise<void> }> {
+      const cert = processCertificate();
+      const raw = tls.createServer({ key: cert.keyPem, cert: cert.certPem, minVersion: 'TLSv1.3' }, (s) => {
+        s.on('data', () => {});
+        s.end(data);
+      });
+      await new Promise<void>((r) => raw.listen(0, '127.0.0.1', r));
+      return { port: (raw.address() as net.AddressInfo).port, close: () => new Promise<void>((r) => raw.close(() => r())) };
+    }
+
+    it('only dialed connections offer them; accepted ones read by push', async () => {
+      let accepted: Connection | undefined;
+      const l = await t.listen({ host: '127.0.0.1', port: 0 }, (c) => (accepted = c));
+      const c = await t.dial(l.address);
+      expect(typeof c.readInto).toBe('function');
+      await new Promise((r) => setTimeout(r, 50));
+      expect(accepted?.readInto).toBeUndefined();
+      c.destroy();
+      await l.close({ destroyConnections: true });
+    });
+
+    it('every byte in order, into targets of varying sizes, also what arrived before the reader attached', async () => {
+      const data = randomBytes(3 * 1024 * 1024 + 77);
+      const srv = await eagerServer(data);
+      const c = await t.dial({ host: '127.0.0.1', port: srv.port });
+      await new Promise((r) => setTimeout(r, 100)); // the server's bytes arrive before anyone reads
+      const got = Buffer.alloc(data.length + 1);
+      let fill = 0;
+      let k = 0;
+      let last: Uint8Array | undefined;
+      const sizes = [1, 7, 100, 4096, 16_384, 70_000, 262_144];
+      await new Promise<void>((resolve, reject) => {
+        c.readInto!({
+          target: () => (last = new Uint8Array(sizes[k++ % sizes.length] as number)),
+          filled: (n) => {
+            got.set((last as Uint8Array).subarray(0, n), fill);
+            fill += n;
+          },
+          end: resolve,
+          error: reject,
+        });
+      });
+      expect(fill).toBe(data.length);
+      expect(Buffer.compare(got.subarray(0, fill), data)).toBe(0);
+      expect(c.bytesRead).toBe(data.length);
+      await c.close();
+      await srv.close();
+    });
+
+    it('pause stops the reads and resume brings them back', async () => {
+      const data = randomBytes(8 * 1024 * 1024);
+      const srv = await eagerServer(data);
+      const c = await t.dial({ host: '127.0.0.1', port: srv.port });
+      let fill = 0;
+      let atPause = -1;
+      const target = new Uint8Array(16_384);
+      await new Promise<void>((resolve, reject) => {
+        const ctl = c.readInto!({
+          target: () => target,
+          filled: (n) => {
+            fill += n;
+            if (atPause < 0 && fill >= 1024 * 1024) {
+              atPause = fill;
+              ctl.pause();
+              setTimeout(() => {
+                // TLS records already decrypted may still arrive, but the socket is no longer read
+                expect(fill - atPause).toBeLessThan(512 * 1024);
+                ctl.resume();
+              }, 200);
+            }
+          },
+          end: resolve,
+          error: reject,
+        });
+      });
+      expect(fill).toBe(data.length);
+      await c.close();
+      await srv.close();
+    });
+
+    it('iteration still works on a dialed connection (copies of the direct reads)', async () => {
+      const data = randomBytes(1024 * 1024);
+      const srv = await eagerServer(data);
+      const c = await t.dial({ host: '127.0.0.1', port: srv.port });
+      await new Promise((r) => setTimeout(r, 50));
+      const back = await readExactly(c[Symbol.asyncIterator](), data.length);
+      expect(sha256(back)).toBe(sha256(data));
+      await c.close();
+      await srv.close();
+    });
+  });
+
   it('speaks TLS 1.3 with SNI localhost and offers no ALPN', async () => {
     const cert = processCertificate();
     const seen: { protocol: string | null; servername: string | false | null | undefined; alpnAsked: boolean } = { protocol: null, servername: undefined, alpnAsked: false };
