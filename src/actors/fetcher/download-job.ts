@@ -233,6 +233,7 @@ export class DownloadJob {
         chunkCount: hashes.length,
         has: (i) => bitmap.has(i),
         read: (i) => writer.readChunk(i),
+        ...(this.#c.recycle ? { release: this.#c.recycle } : {}),
       });
       for (let attempt = 0; ; attempt++) {
         await this.#swarm(bitmap, providers);

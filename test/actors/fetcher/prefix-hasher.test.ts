@@ -31,10 +31,14 @@ describe('PrefixHasher: the content digest built while chunks land', () => {
           // A previous run left some chunks verified on disk.
           for (let i = 0; i < count; i++) if (((seed >>> (i % 31)) & 1) === 1 && Math.abs(Math.sin(i + seed)) < resumedShare) onDisk.add(i);
           let reads = 0;
+          // Every buffer offered comes back exactly once: at once (add → true) or through release once hashed.
+          const back = new Map<Uint8Array, number>();
+          const giveBack = (b: Uint8Array): void => void back.set(b, (back.get(b) ?? 0) + 1);
           const h = new PrefixHasher({
             size,
             chunkCount: count,
             maxHeld,
+            release: giveBack,
             has: (i) => onDisk.has(i),
             read: async (i) => {
               reads++;
@@ -47,13 +51,17 @@ describe('PrefixHasher: the content digest built while chunks land', () => {
             const j = Math.abs(seed * (i + 7)) % (i + 1);
             [order[i], order[j]] = [order[j] as number, order[i] as number];
           }
+          const offered: Uint8Array[] = [];
           for (const i of order) {
             onDisk.add(i); // written, then offered
-            h.add(i, chunk(file, i));
+            const bytes = chunk(file, i).slice();
+            offered.push(bytes);
+            if (h.add(i, bytes)) giveBack(bytes);
             if (i % 2 === 0) await Promise.resolve();
           }
           expect(Buffer.from(await h.finish()).equals(Buffer.from(blake3(file)))).toBe(true);
           expect(reads).toBeLessThanOrEqual(count);
+          for (const b of offered) expect(back.get(b)).toBe(1);
         },
       ),
       { numRuns: 60 },
