@@ -28,6 +28,7 @@ export class AlignedSlots {
   readonly count: number;
   readonly #mem: Uint8Array;
   readonly #free: number[];
+  readonly #waiting: ((slot: number) => void)[] = [];
 
   /** `slotBytes` must be a multiple of 4096 (every slot then starts on a 4 KiB boundary). */
   constructor(slotBytes: number = CHUNK_SIZE, count = 16) {
@@ -43,9 +44,19 @@ export class AlignedSlots {
     return this.#free.length;
   }
 
-  /** A free slot's index, or undefined when every slot is in use (the caller then writes through the page cache). */
+  /** A free slot's index, or undefined when every slot is in use. */
   acquire(): number | undefined {
     return this.#free.pop();
+  }
+
+  /**
+   * A slot, waiting for one when all are in use: a disk slower than the network then holds the download back
+   * (as a full page cache would) instead of sending the overflow through the page cache.
+   */
+  take(): number | Promise<number> {
+    const i = this.#free.pop();
+    if (i !== undefined) return i;
+    return new Promise((resolve) => this.#waiting.push(resolve));
   }
 
   /** Slot `i` holding a copy of `bytes` (at most `slotBytes`). */
@@ -56,13 +67,15 @@ export class AlignedSlots {
   }
 
   release(i: number): void {
-    this.#free.push(i);
+    const next = this.#waiting.shift();
+    if (next) next(i);
+    else this.#free.push(i);
   }
 }
 
 let shared: AlignedSlots | undefined;
 
-/** The thread's staging slots for direct chunk writes (16 × 256 KiB, made on first use). */
+/** The thread's staging slots for direct chunk writes (32 × 256 KiB, made on first use). */
 export function directWriteSlots(): AlignedSlots {
-  return (shared ??= new AlignedSlots());
+  return (shared ??= new AlignedSlots(CHUNK_SIZE, 32));
 }

@@ -647,7 +647,15 @@ export class DownloadJob {
         this.#input({ type: 'chunkVerified', peer: peerKey, chunkIndex: index });
         return;
       }
-      const w = (this.#writer as FileWriter).writeChunk(index, bytes).then(
+      // The content digest takes the chunk as soon as the writer holds its own copy (a direct write's slot), in
+      // arrival order: waiting for the write would feed it in the order the disk finished, and every chunk more
+      // than 16 out of order is read back from the file later. A failed write fails the download, digest and all.
+      let handed = false;
+      const handOver = (): void => {
+        handed = true;
+        if (this.#prefix?.add(index, bytes) !== false) this.#c.recycle?.(bytes);
+      };
+      const w = (this.#writer as FileWriter).writeChunk(index, bytes, handOver).then(
         () => {
           this.#writes.delete(w);
           this.#fetched++;
@@ -657,7 +665,7 @@ export class DownloadJob {
             if (!s.bitmap.has(index)) s.bitmap.set(index);
             return;
           }
-          if (this.#prefix?.add(index, bytes) !== false) this.#c.recycle?.(bytes);
+          if (!handed) handOver();
           this.#input({ type: 'chunkVerified', peer: peerKey, chunkIndex: index });
           if (this.#flush.markDirty(this.#c.clock.now())) void this.#persistBitmap(s.bitmap);
           this.#init.onProgress?.({ bytesDone: this.bytesDone, bytesTotal: this.#size, peers: s.activePeers });

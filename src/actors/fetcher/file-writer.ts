@@ -154,57 +154,64 @@ export class FileWriter {
     return this.#bytesWritten;
   }
 
-  /** Writes a verified chunk at its offset. Safe to call concurrently for different chunks. */
-  async writeChunk(index: number, bytes: Uint8Array): Promise<void> {
-    const fh = this.#handle();
+  /**
+   * Writes a verified chunk at its offset. Safe to call concurrently for different chunks. `onCopied` is called
+   * once the writer holds a copy of `bytes` of its own (a direct write's aligned slot), before the write
+   * completes: from then on the caller may reuse `bytes`. Not called when the write is made from `bytes` itself.
+   */
+  async writeChunk(index: number, bytes: Uint8Array, onCopied?: () => void): Promise<void> {
+    this.#handle();
     if (!Number.isInteger(index) || index < 0 || index >= this.chunkCount) {
       throw ScpError.badInput(`chunk index ${index} is out of range for ${this.chunkCount} chunks`);
     }
     const start = index * CHUNK_SIZE;
     const expected = Math.min(CHUNK_SIZE, this.size - start);
     if (bytes.length !== expected) throw ScpError.badInput(`chunk ${index} must be ${expected} bytes, got ${bytes.length}`);
-    if (this.#direct && expected === CHUNK_SIZE && (await this.#writeDirect(bytes, start))) {
-      this.#bytesWritten += expected;
-      return;
-    }
-    let done = 0;
+    if (this.#direct && expected === CHUNK_SIZE) await this.#writeDirect(bytes, start, onCopied);
+    else await this.#writeBuffered(bytes, start);
+    this.#bytesWritten += expected;
+  }
+
+  async #writeBuffered(bytes: Uint8Array, start: number): Promise<void> {
+    const fh = this.#handle();
     try {
-      while (done < expected) {
-        const { bytesWritten } = await fh.write(bytes, done, expected - done, start + done);
+      for (let done = 0; done < bytes.length; ) {
+        const { bytesWritten } = await fh.write(bytes, done, bytes.length - done, start + done);
         if (bytesWritten <= 0) throw Object.assign(new Error('short write'), { code: 'EIO' });
         done += bytesWritten;
       }
     } catch (err) {
       throw fsError(err, 'writing', this.partialPath);
     }
-    this.#bytesWritten += expected;
   }
 
   /**
-   * One full chunk through the O_DIRECT descriptor, from an aligned slot. False when it was not written that way:
-   * no free slot, or the file system refused (EINVAL: direct writes stop for this file) — the caller then writes
-   * through the page cache. Other errors (ENOSPC, EIO) are the download's.
+   * One full chunk through the O_DIRECT descriptor, from an aligned slot (waiting for a free one). When the file
+   * system refuses (EINVAL) direct writes stop for this file and the chunk goes through the page cache, from the
+   * slot's copy (the caller may already have reused `bytes`). Other errors (ENOSPC, EIO) are the download's.
    */
-  async #writeDirect(bytes: Uint8Array, start: number): Promise<boolean> {
+  async #writeDirect(bytes: Uint8Array, start: number, onCopied: (() => void) | undefined): Promise<void> {
     const slots = this.#slots as AlignedSlots;
-    const slot = slots.acquire();
-    if (slot === undefined) return false;
+    const taken = slots.take();
+    const slot = typeof taken === 'number' ? taken : await taken;
     try {
       const view = slots.fill(slot, bytes);
-      for (let done = 0; done < view.length; ) {
-        const direct = this.#direct;
-        if (!direct) return false;
-        const { bytesWritten } = await direct.write(view, done, view.length - done, start + done);
-        if (bytesWritten <= 0) throw Object.assign(new Error('short write'), { code: 'EIO' });
-        done += bytesWritten;
+      onCopied?.();
+      try {
+        for (let done = 0; done < view.length; ) {
+          const direct = this.#direct;
+          if (!direct) throw Object.assign(new Error('direct writes are off'), { code: 'EINVAL' });
+          const { bytesWritten } = await direct.write(view, done, view.length - done, start + done);
+          if (bytesWritten <= 0) throw Object.assign(new Error('short write'), { code: 'EIO' });
+          done += bytesWritten;
+        }
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EINVAL') throw fsError(err, 'writing', this.partialPath);
+        const d = this.#direct;
+        this.#direct = undefined;
+        await d?.close().catch(() => undefined);
+        await this.#writeBuffered(view, start);
       }
-      return true;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EINVAL') throw fsError(err, 'writing', this.partialPath);
-      const d = this.#direct;
-      this.#direct = undefined;
-      await d?.close().catch(() => undefined);
-      return false;
     } finally {
       slots.release(slot);
     }

@@ -56,7 +56,7 @@ export class PrefixHasher {
    * them at once.
    */
   add(index: number, bytes: Uint8Array): boolean {
-    if (index < this.#next || this.#error !== undefined || this.#digest) return true;
+    if (index < this.#next || this.#error !== undefined || this.#digest || this.#held.has(index)) return true;
     if (index !== this.#next || this.#pumping) {
       const hold = this.#held.size < this.#maxHeld;
       if (hold) this.#held.set(index, bytes);

@@ -240,17 +240,44 @@ describe('FileWriter', () => {
       await expect(stat(target)).rejects.toMatchObject({ code: 'ENOENT' });
     });
 
-    it('aligned slots: every slot starts on a 4 KiB boundary of its memory and is handed out once at a time', () => {
+    it.skipIf(O_DIRECT === undefined)('onCopied: once called, the caller may reuse its bytes — also when the direct write is then refused', async () => {
+      const data = new Uint8Array(randomBytes(3 * CHUNK_SIZE));
+      const d = describeContent(data);
+      for (const fault of [undefined, { code: 'EINVAL', after: 1 }]) {
+        const target = join(dir, `direct-copied-${fault ? 'refused' : 'ok'}.bin`);
+        const w = await FileWriter.open({ targetPath: target, size: data.length, contentId: d.contentId, directWrites: true, open: recordingOpen([], fault) });
+        let copies = 0;
+        await Promise.all(
+          [0, 1, 2].map((i) => {
+            const mine = chunkOf(data, i).slice();
+            return w.writeChunk(i, mine, () => {
+              copies++;
+              mine.fill(0xee); // reused at once, before the write completes
+            });
+          }),
+        );
+        expect(copies).toBe(3);
+        await w.finalize();
+        expect(Buffer.compare(await readFile(target), data)).toBe(0);
+      }
+    });
+
+    it('aligned slots: every slot starts on a 4 KiB boundary of its memory and is handed out once at a time', async () => {
       const slots = new AlignedSlots(CHUNK_SIZE, 3);
       const taken = [slots.acquire(), slots.acquire(), slots.acquire()];
       expect(new Set(taken).size).toBe(3);
-      expect(slots.acquire()).toBeUndefined(); // all in use: the writer falls back to the page cache
+      expect(slots.acquire()).toBeUndefined(); // all in use: take() waits for a release
+      const waiting = slots.take();
+      expect(waiting).toBeInstanceOf(Promise);
       const bytes = new Uint8Array(randomBytes(1000));
       const view = slots.fill(taken[1] as number, bytes);
       expect(view.byteOffset % 4096).toBe(0);
       expect(Buffer.compare(view, bytes)).toBe(0);
       slots.release(taken[1] as number);
-      expect(slots.acquire()).toBe(taken[1]);
+      await expect(waiting).resolves.toBe(taken[1]); // handed to the waiter, not back to the free list
+      expect(slots.acquire()).toBeUndefined();
+      slots.release(taken[0] as number);
+      expect(slots.acquire()).toBe(taken[0]);
       expect(() => new AlignedSlots(1000, 2)).toThrow(RangeError);
     });
   });
