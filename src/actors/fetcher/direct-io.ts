@@ -66,6 +66,11 @@ export class AlignedSlots {
     return view;
   }
 
+  /** Slot `i`'s first `length` bytes, to read into. */
+  view(i: number, length: number): Uint8Array {
+    return this.#mem.subarray(i * this.slotBytes, i * this.slotBytes + length);
+  }
+
   release(i: number): void {
     const next = this.#waiting.shift();
     if (next) next(i);

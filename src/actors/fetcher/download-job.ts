@@ -232,7 +232,7 @@ export class DownloadJob {
         size: this.#size,
         chunkCount: hashes.length,
         has: (i) => bitmap.has(i),
-        read: (i) => writer.readChunk(i),
+        read: (i) => writer.readBack(i),
         ...(this.#c.recycle ? { release: this.#c.recycle } : {}),
       });
       for (let attempt = 0; ; attempt++) {

@@ -68,7 +68,7 @@ export interface FinalizeOptions {
 
 const HASH_BUFFER = 1 << 20;
 const PARTIAL_FLAGS = FS.O_RDWR | FS.O_CREAT | FS.O_NOFOLLOW;
-const DIRECT_FLAGS = O_DIRECT === undefined ? undefined : FS.O_WRONLY | FS.O_NOFOLLOW | O_DIRECT;
+const DIRECT_FLAGS = O_DIRECT === undefined ? undefined : FS.O_RDWR | FS.O_NOFOLLOW | O_DIRECT;
 
 export class FileWriter {
   readonly targetPath: string;
@@ -256,6 +256,30 @@ export class FileWriter {
       );
     }
     await this.#commit();
+  }
+
+  /**
+   * Chunk `index` read back for the content digest. A full chunk is read like it was written, with O_DIRECT
+   * into an aligned slot: a read-back through the page cache fills fresh pages for bytes read once (4 seeders on
+   * this VM: a third of all chunks read back, 1.6 CPU-s per GiB in the file threads). `release` frees the slot.
+   */
+  async readBack(index: number): Promise<{ bytes: Uint8Array; release(): void }> {
+    const start = index * CHUNK_SIZE;
+    const length = Math.min(CHUNK_SIZE, this.size - start);
+    const direct = this.#direct;
+    if (!direct || length !== CHUNK_SIZE) return { bytes: await this.readChunk(index), release: () => {} };
+    const slots = this.#slots as AlignedSlots;
+    const taken = slots.take();
+    const slot = typeof taken === 'number' ? taken : await taken;
+    try {
+      const view = slots.view(slot, length);
+      await readFull(direct, view, length, start);
+      return { bytes: view, release: () => slots.release(slot) };
+    } catch (err) {
+      slots.release(slot);
+      if ((err as NodeJS.ErrnoException).code === 'EINVAL') return { bytes: await this.readChunk(index), release: () => {} };
+      throw fsError(err, 'reading back', this.partialPath);
+    }
   }
 
   /** Reads chunk `index` back from the partial file into a fresh buffer. */

@@ -16,8 +16,8 @@ export interface PrefixHasherInit {
   chunkCount: number;
   /** Is chunk i verified and on disk (the download's bitmap)? */
   has: (index: number) => boolean;
-  /** Reads chunk i back from the partial file. */
-  read: (index: number) => Promise<Uint8Array>;
+  /** Reads chunk i back from the partial file (with `release` when the memory must be handed back once hashed). */
+  read: (index: number) => Promise<Uint8Array | { bytes: Uint8Array; release(): void }>;
   /** Chunks ahead of the prefix kept in memory (default 16, i.e. 4 MiB). */
   maxHeld?: number;
   /**
@@ -109,8 +109,13 @@ export class PrefixHasher {
             }
           } else if (this.#init.has(this.#next)) {
             const index = this.#next;
-            const bytes = await this.#init.read(index);
-            if (this.#next === index) this.#take(bytes);
+            const got = await this.#init.read(index);
+            const bytes = got instanceof Uint8Array ? got : got.bytes;
+            try {
+              if (this.#next === index) this.#take(bytes);
+            } finally {
+              if (!(got instanceof Uint8Array)) got.release();
+            }
           } else break;
         }
       } catch (err) {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ChunkReader } from '../../../src/actors/fetcher/chunk-reader.js';
-import { AlignedSlots, O_DIRECT } from '../../../src/actors/fetcher/direct-io.js';
+import { AlignedSlots, directWriteSlots, O_DIRECT } from '../../../src/actors/fetcher/direct-io.js';
 import { FileWriter, openFile, type FileHandleLike, type OpenFile } from '../../../src/actors/fetcher/file-writer.js';
 import { PARTIAL_SUFFIX } from '../../../src/actors/fetcher/safe-path.js';
 import { TokenBucket } from '../../../src/actors/runtime/token-bucket.js';
@@ -260,6 +260,25 @@ describe('FileWriter', () => {
         await w.finalize();
         expect(Buffer.compare(await readFile(target), data)).toBe(0);
       }
+    });
+
+    it.skipIf(O_DIRECT === undefined)('reads chunks back like it wrote them: full ones through O_DIRECT into a slot, the short last one into a buffer', async () => {
+      const data = new Uint8Array(randomBytes(2 * CHUNK_SIZE + 5000));
+      const d = describeContent(data);
+      const w = await FileWriter.open({ targetPath: join(dir, 'readback.bin'), size: data.length, contentId: d.contentId, directWrites: true });
+      for (const i of [0, 1, 2]) await w.writeChunk(i, chunkOf(data, i));
+      const before = directWriteSlots().available;
+      for (const i of [1, 0, 2]) {
+        const r = await w.readBack(i);
+        expect(Buffer.compare(r.bytes, chunkOf(data, i))).toBe(0);
+        if (i < 2) {
+          expect(r.bytes.byteOffset % 4096).toBe(0); // slot memory: a direct read
+          expect(directWriteSlots().available).toBe(before - 1);
+        }
+        r.release();
+        expect(directWriteSlots().available).toBe(before);
+      }
+      await w.discard();
     });
 
     it('aligned slots: every slot starts on a 4 KiB boundary of its memory and is handed out once at a time', async () => {

@@ -300,7 +300,7 @@ function item(c: Content, path: string | null, name: string): ShareItemView {
 
 function manager(
   seeders: FakeSeeder[],
-  opts: { store?: DownloadStore; events?: NodeEvent[]; completed?: string[]; downloadDir?: string; request?: PeerRequest } = {},
+  opts: { store?: DownloadStore; events?: NodeEvent[]; completed?: string[]; downloadDir?: string; request?: PeerRequest; parallelChunks?: number } = {},
 ): { m: DownloadManager; net: ReturnType<typeof fakeNetwork> } {
   const net = fakeNetwork(seeders);
   const c: DownloadManagerComponents = {
@@ -317,6 +317,7 @@ function manager(
   const m = new DownloadManager(c, {
     downloadDir: opts.downloadDir ?? join(dir, `dldir-${n++}`),
     maxConcurrentDownloads: 2,
+    ...(opts.parallelChunks ? { parallelChunks: opts.parallelChunks } : {}),
     requestTimeoutMs: 2_000,
     checkFreeSpace: false,
     policy: { failureBackoffBaseMs: 5, maxBackoffMs: 20, stallRoundMs: 10 },
@@ -404,7 +405,9 @@ describe('DownloadManager', () => {
     const c = await makeContent(16 * CHUNK_SIZE);
     const s = makeSeeder('slow', { latencyMs: 15 });
     await seedAll(c, [s]);
-    const { m } = manager([s]);
+    // Two chunks at a time: the download takes ~8 round trips, so it is still running when the test cancels it
+    // (at 8 in flight it could finish in two, before a loaded machine got to the cancel).
+    const { m } = manager([s], { parallelChunks: 2 });
     const p = m.downloadContent({ contentId: c.hex, outPath: join(dir, `pc-${n++}`, 'f.bin'), size: c.data.length, chunkCount: c.desc.chunkCount, chunkListHash: toHex(c.desc.chunkListHash) });
     const id = await waitFor(() => m.list()[0]?.id);
     while ((m.list()[0]?.bytesDone ?? 0n) < BigInt(2 * CHUNK_SIZE)) await new Promise((r) => setTimeout(r, 5));
