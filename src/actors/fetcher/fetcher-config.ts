@@ -5,9 +5,10 @@
  * | key                     | default                | meaning                                                        |
  * |-------------------------|------------------------|----------------------------------------------------------------|
  * | `hashThreads`           | 2                      | threads of the fetcher's hashing pool                          |
- * | `parallelChunks`        | 16                     | chunks in flight per download, at least (§8.3; reference: 8)   |
+ * | `parallelChunks`        | 24                     | chunks in flight per download, at least (§8.3; reference: 8)   |
  * | `chunksPerPeer`         | 4                      | per active provider: target = max(this × providers, the above) |
  * | `maxParallelChunks`     | 32                     | ceiling of the in-flight target                                |
+ * | `refillBatch`           | 8                      | requests refilled together once that many fit (swarm-scheduler)|
  * | `maxConcurrentDownloads`| 4                      | downloads running at once; the rest wait queued                |
  * | `downloadDir`           | `<dataDir>/downloads`  | where relative outPath / targetDir land                        |
  * | `diskQuotaBytes`        | none                   | bytes all downloads may hold together                          |
@@ -25,6 +26,7 @@ export interface FetcherConfig {
   parallelChunks: number;
   chunksPerPeer: number;
   maxParallelChunks: number;
+  refillBatch: number;
   maxConcurrentDownloads: number;
   downloadDir: string;
   diskQuotaBytes: number | null;
@@ -47,9 +49,10 @@ export function readFetcherConfig(config: Record<string, unknown>, dataDir: stri
   };
   return {
     hashThreads: Math.floor(pos('hashThreads', 2)),
-    parallelChunks: Math.floor(pos('parallelChunks', 16)),
+    parallelChunks: Math.floor(pos('parallelChunks', 24)),
     chunksPerPeer: config.chunksPerPeer === 0 ? 0 : Math.floor(pos('chunksPerPeer', 4)),
     maxParallelChunks: Math.floor(pos('maxParallelChunks', 32)),
+    refillBatch: Math.floor(pos('refillBatch', 8)),
     maxConcurrentDownloads: Math.floor(pos('maxConcurrentDownloads', 4)),
     downloadDir: typeof config.downloadDir === 'string' && config.downloadDir.length > 0 ? config.downloadDir : join(dataDir, 'downloads'),
     diskQuotaBytes: opt('diskQuotaBytes'),

@@ -62,6 +62,12 @@ export interface SwarmSchedulerInit {
   chunksPerPeer?: number;
   /** Ceiling of the in-flight target when it grows with the swarm. */
   maxParallelChunks?: number;
+  /**
+   * Refill only once this many requests fit under the target (never while nothing is in flight): requests then
+   * leave in small bursts that share a TLS record and a wake-up of the seeder, instead of one per chunk answered.
+   * 1 = refill at every answer.
+   */
+  refillBatch?: number;
   attemptsPerPeer?: number;
   maxChunksPerPeer?: number;
   failureBackoffBaseMs?: number;
@@ -84,6 +90,7 @@ export const DEFAULT_FETCH_POLICY = Object.freeze({
   parallelChunks: 8,
   chunksPerPeer: 0,
   maxParallelChunks: 64,
+  refillBatch: 1,
   attemptsPerPeer: 2,
   maxChunksPerPeer: 128,
   failureBackoffBaseMs: 300,
@@ -165,6 +172,7 @@ export class SwarmScheduler {
       parallelChunks: init.parallelChunks ?? d.parallelChunks,
       chunksPerPeer: Math.max(0, init.chunksPerPeer ?? d.chunksPerPeer),
       maxParallelChunks: Math.max(1, init.maxParallelChunks ?? d.maxParallelChunks),
+      refillBatch: Math.max(1, Math.floor(init.refillBatch ?? d.refillBatch)),
       attemptsPerPeer: Math.max(1, init.attemptsPerPeer ?? d.attemptsPerPeer),
       maxChunksPerPeer: Math.max(1, init.maxChunksPerPeer ?? d.maxChunksPerPeer),
       failureBackoffBaseMs: init.failureBackoffBaseMs ?? d.failureBackoffBaseMs,
@@ -473,7 +481,10 @@ export class SwarmScheduler {
       return;
     }
     const target = this.inFlightTarget;
-    while (this.#inFlightChunks.size < target) {
+    const room = target - this.#inFlightChunks.size;
+    const batch = Math.min(this.#p.refillBatch, target);
+    const refill = room >= batch || this.#inFlightChunks.size === 0 || this.#retryHead < this.#retry.length;
+    while (refill && this.#inFlightChunks.size < target) {
       const i = this.#peekPending();
       if (i === undefined) break;
       const peer = this.#choosePeer(i, now);

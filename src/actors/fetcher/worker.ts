@@ -93,7 +93,7 @@ export const actor: ActorDefinition<'fetcher'> = {
         directWrites: cfg.directWrites,
         // The scheduler's safety-net timeout counts from when a chunk is scheduled; a request held back by a
         // bandwidth cap would trip it. The session request always settles (its timeout starts when it is sent).
-        policy: { requestTimeoutMs: 0, chunksPerPeer: cfg.chunksPerPeer, maxParallelChunks: cfg.maxParallelChunks },
+        policy: { requestTimeoutMs: 0, chunksPerPeer: cfg.chunksPerPeer, maxParallelChunks: cfg.maxParallelChunks, refillBatch: cfg.refillBatch },
       },
     );
     downloads.restore();

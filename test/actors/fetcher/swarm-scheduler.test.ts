@@ -28,6 +28,28 @@ describe('SwarmScheduler on a fake swarm', () => {
     expect(s.peers()[0]).toMatchObject({ verified: 40, score: 20, failures: 0 });
   });
 
+  it('refill batch: requests leave in bursts once that many fit under the target, and the download still completes', () => {
+    // Answers one at a time (each chunk's reply comes alone): with a batch of 4, nothing is asked again until 4 are back.
+    const s = make({ chunkCount: 30, parallelChunks: 8, refillBatch: 4 }, ['a']);
+    s.start(0);
+    const sent = (): number[] => {
+      const out: number[] = [];
+      for (let e = s.pollEffect(); e; e = s.pollEffect()) if (e.kind === 'request') out.push(e.chunkIndex);
+      return out;
+    };
+    expect(sent()).toEqual(range(8));
+    let next = 0;
+    const bursts: number[] = [];
+    for (let t = 1; !s.finished; t++) {
+      s.handle({ type: 'chunkVerified', peer: 'a', chunkIndex: next++ }, t);
+      const b = sent();
+      if (b.length > 0) bursts.push(b.length);
+    }
+    expect(next).toBe(30);
+    expect(bursts.slice(0, -1).every((n) => n === 4)).toBe(true); // every refill but the last (fewer left) is 4
+    expect(bursts.reduce((a, b) => a + b, 8)).toBe(30);
+  });
+
   it('parallel_chunks is configurable and capped at the chunk count', () => {
     const peers: FakePeer[] = [{ id: 'a' }];
     expect(runSwarm(make({ chunkCount: 30, parallelChunks: 3 }, peers), peers).maxChunksInFlight).toBe(3);
@@ -280,6 +302,7 @@ describe('SwarmScheduler properties', () => {
     parallel: fc.integer({ min: 1, max: 10 }),
     perPeer: fc.integer({ min: 0, max: 6 }),
     maxParallel: fc.integer({ min: 1, max: 20 }),
+    batch: fc.integer({ min: 1, max: 8 }),
     peers: fc.array(peerArb, { minLength: 1, maxLength: 5 }),
     haveMask: fc.array(fc.boolean(), { minLength: 60, maxLength: 60 }),
     endGame: fc.boolean(),
@@ -305,6 +328,7 @@ describe('SwarmScheduler properties', () => {
             parallelChunks: c.parallel,
             chunksPerPeer: c.perPeer,
             maxParallelChunks: c.maxParallel,
+            refillBatch: c.batch,
             endGame: c.endGame,
             peers: peers.map((p) => ({ peer: p.id })),
           },
