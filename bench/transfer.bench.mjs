@@ -41,7 +41,7 @@ function touchFreeMemory() {
 
 const LIBTORRENT_PAIR = `
 import libtorrent as lt, time, os, shutil, sys, tempfile, resource
-path = sys.argv[1]; rounds = int(sys.argv[2]); d, name = os.path.split(path); size = os.path.getsize(path)
+path = sys.argv[1]; rounds = int(sys.argv[2]); nseed = int(sys.argv[3]); d, name = os.path.split(path); size = os.path.getsize(path)
 fs = lt.file_storage(); lt.add_files(fs, path)
 t = lt.create_torrent(fs, 262144); lt.set_piece_hashes(t, d)
 ti = lt.torrent_info(t.generate())
@@ -51,23 +51,25 @@ def sess():
 def cpu():
     r = resource.getrusage(resource.RUSAGE_SELF); return r.ru_utime + r.ru_stime
 for _ in range(rounds):
-    seed = sess(); seed.add_torrent({'ti': ti, 'save_path': d, 'flags': lt.torrent_flags.seed_mode})
+    seeds = [sess() for _ in range(nseed)]
+    for seed in seeds: seed.add_torrent({'ti': ti, 'save_path': d, 'flags': lt.torrent_flags.seed_mode})
     out = tempfile.mkdtemp(); dl = sess(); h = dl.add_torrent({'ti': ti, 'save_path': out})
-    time.sleep(0.3); c0 = cpu(); t0 = time.time(); h.connect_peer(('127.0.0.1', seed.listen_port()))
+    time.sleep(0.3); c0 = cpu(); t0 = time.time()
+    for seed in seeds: h.connect_peer(('127.0.0.1', seed.listen_port()))
     while not h.status().is_seeding:
         time.sleep(0.02)
         if time.time() - t0 > 600: break
     dt = time.time() - t0; c = cpu() - c0
     print(size / 2**20 / dt, c, flush=True)
-    del h, dl, seed
+    del h, dl, seeds
     shutil.rmtree(out, ignore_errors=True)
 `;
 
-function libtorrent() {
+function libtorrent(seeders = 1) {
   const script = join(dir, 'libtorrent-pair.py');
   writeFileSync(script, LIBTORRENT_PAIR);
   try {
-    const out = execFileSync('/usr/bin/python3', [script, file, String(rounds)], { encoding: 'utf8', timeout: 1_800_000, stdio: ['ignore', 'pipe', 'pipe'] });
+    const out = execFileSync('/usr/bin/python3', [script, file, String(rounds), String(seeders)], { encoding: 'utf8', timeout: 1_800_000, stdio: ['ignore', 'pipe', 'pipe'] });
     return out.trim().split('\n').map((l) => {
       const [mibs, cpu] = l.split(' ').map(Number);
       return { mibs, cpuPerGiB: cpu / gib };
@@ -201,7 +203,7 @@ for (const seeders of seederCounts) {
     failed ||= !r.ok;
     const s = summary(r.rounds);
     const peak = Math.max(...r.rounds.map((x) => x.peakRssMiB));
-    const ratio = lt ? `; ratio vs libtorrent: cold ${f2(s.cold.mibs / lt.cold.mibs)}, warm ${f2(s.warm.mibs / lt.warm.mibs)} (goal 2.0)` : '';
+    const ratio = lt ? `; ratio vs libtorrent 1→1: cold ${f2(s.cold.mibs / lt.cold.mibs)}, warm ${f2(s.warm.mibs / lt.warm.mibs)} (goal 2.0)` : '';
     console.log(
       `scp2p ${seeders}→1 over TLS: cold ${f0(s.cold.mibs)} MiB/s (${f2(s.cold.cpuPerGiB)} CPU-s/GiB), warm ${f0(s.warm.mibs)} MiB/s (${f2(s.warm.cpuPerGiB)} CPU-s/GiB), ` +
         `downloader peak RSS ${f0(peak)} MiB (goal < 256), peers seen ${Math.max(...r.rounds.map((x) => x.maxPeers))}${ratio}  rounds: ${r.rounds.map((x) => f0(x.mibs)).join(' ')}${r.ok ? '' : '  BYTES DIFFER'}`,
@@ -209,6 +211,16 @@ for (const seeders of seederCounts) {
   } catch (e) {
     failed = true;
     console.log(`scp2p ${seeders}→1: failed: ${e?.code ?? ''} ${e?.message ?? e}`);
+  }
+  // For context (the issue's ratio is against libtorrent 1→1): libtorrent in the same topology, all of it on the
+  // same cores as here — 4 seeding sessions and 1 downloading session in one process.
+  if (seeders > 1 && lt) {
+    touchFreeMemory();
+    const many = libtorrent(seeders);
+    if (many) {
+      const m = summary(many);
+      console.log(`  libtorrent ${seeders}→1 (context): cold ${f0(m.cold.mibs)} MiB/s (${f2(m.cold.cpuPerGiB)} CPU-s/GiB), warm ${f0(m.warm.mibs)} MiB/s (${f2(m.warm.cpuPerGiB)} CPU-s/GiB)  rounds: ${many.map((r) => f0(r.mibs)).join(' ')}`);
+    }
   }
 }
 rmSync(dir, { recursive: true, force: true });
