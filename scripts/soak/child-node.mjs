@@ -1,6 +1,6 @@
 /**
  * One soak node in a process of its own (actors in worker threads, as in production), driven by its parent over
- * IPC, so that the soak's kill -9 is a real one. argv[2] = JSON { dataDir, bootstrap }. Messages in:
+ * IPC, so that the soak's kill -9 is a real one. argv[2] = JSON { dataDir, bootstrap, port }. Messages in:
  * { id, op, args }; out: { id, ok, value | error } and once { type: 'ready', addresses, id }.
  */
 import { Node } from '../../dist/index.js';
@@ -9,7 +9,7 @@ const cfg = JSON.parse(process.argv[2]);
 const node = await Node.start({
   dataDir: cfg.dataDir,
   host: cfg.host ?? '127.0.0.1',
-  listen: { tcp: 0, quic: null },
+  listen: { tcp: cfg.port ?? 0, quic: null },
   bootstrap: cfg.bootstrap,
   hashThreads: 1,
   logLevel: 'silent',

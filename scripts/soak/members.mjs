@@ -39,13 +39,14 @@ export class InlineMember extends Member {
       dataDir: this.dataDir,
       actorMode: 'inline',
       host: this.host,
-      listen: { tcp: 0, quic: null },
+      listen: { tcp: this.port ?? 0, quic: null },
       bootstrap: this.bootstrap(),
       hashThreads: 1,
       logLevel: 'silent',
       syncIntervalMs: this.syncIntervalMs,
     });
     this.addresses = this.node.addresses();
+    this.port = portOf(this.addresses);
     this.id = this.node.id;
   }
   async stop() {
@@ -92,7 +93,7 @@ export class ChildMember extends Member {
   }
   start(timeoutMs = 60_000) {
     fs.mkdirSync(this.dataDir, { recursive: true });
-    const child = fork(CHILD, [JSON.stringify({ dataDir: this.dataDir, bootstrap: this.bootstrap(), syncIntervalMs: this.syncIntervalMs, host: this.host })], {
+    const child = fork(CHILD, [JSON.stringify({ dataDir: this.dataDir, bootstrap: this.bootstrap(), syncIntervalMs: this.syncIntervalMs, host: this.host, port: this.port })], {
       serialization: 'advanced',
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
     });
@@ -125,6 +126,7 @@ export class ChildMember extends Member {
         if (m.type !== 'ready') return;
         clearTimeout(t);
         this.addresses = m.addresses;
+        this.port = portOf(m.addresses);
         this.id = m.id;
         resolve();
       });
@@ -173,4 +175,15 @@ export class ChildMember extends Member {
       return 0;
     }
   }
+}
+
+/**
+ * The TCP port a member listens on, kept for its restarts: a restarted node comes back where its peers knew it, as
+ * one with a configured port does (`scp2p start --port`). Restarting on a fresh port left a newcomer whose only
+ * peers had restarted with no address that worked, and so with no peer at all (seen: "0 peers connected").
+ */
+function portOf(addresses) {
+  const a = (addresses ?? []).find((x) => x.startsWith('tcp://'));
+  const port = a ? Number(new URL(a.replace(/@[0-9a-f]+$/, '')).port) : NaN;
+  return Number.isInteger(port) && port > 0 ? port : undefined;
 }

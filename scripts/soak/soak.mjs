@@ -346,11 +346,12 @@ async function main() {
     laggingNames.clear();
     for (const m of upOthers) {
       const subs = await m.call('listSubscriptions').catch(() => []);
+      const connected = subs.some((x) => x.latestSeq !== latest.get(x.shareId)) ? await m.call('peers').catch(() => '?') : 0;
       for (const s of subs) {
-      if (s.latestSeq === latest.get(s.shareId)) continue;
-      behind.push(`${m.name}: ${s.shareId.slice(0, 8)} at ${s.latestSeq}, latest ${latest.get(s.shareId)}`);
-      laggingNames.add(m.name);
-    }
+        if (s.latestSeq === latest.get(s.shareId)) continue;
+        behind.push(`${m.name}: ${s.shareId.slice(0, 8)} at ${s.latestSeq}, latest ${latest.get(s.shareId)} (${connected} peers connected)`);
+        laggingNames.add(m.name);
+      }
     }
     if (behind.length === 0) break;
     log(`round ${round}: ${behind.length} subscriptions behind`);
