@@ -5,7 +5,7 @@
 // 50 ms). libtorrent: Debian's python3-libtorrent (`apt-get install -y python3-libtorrent`; run by
 // /usr/bin/python3), one seeding and one downloading session, 256 KiB pieces, DHT/LSD/uTP off.
 //
-// Each contender downloads the file SCP2P_BENCH_ROUNDS times (default 3) into a fresh folder: the first round
+// Each contender downloads the file SCP2P_BENCH_ROUNDS times (default 4) into a fresh folder: the first round
 // is "cold" (scp2p: a node that just started, its JIT not warmed; libtorrent: a fresh session pair), the others
 // "warm" (scp2p: the same running nodes; libtorrent: fresh sessions in the same process), reported as their
 // median. Before each contender the machine's free memory is touched and released (a file of twice the size
@@ -23,7 +23,7 @@ import { MIB, importDist, distUrl, sha256File, writePseudoRandomFile } from './l
 const { Node } = await importDist();
 
 const sizeMiB = Number(process.env.SCP2P_BENCH_MIB ?? 1024);
-const rounds = Math.max(1, Number(process.env.SCP2P_BENCH_ROUNDS ?? 3));
+const rounds = Math.max(1, Number(process.env.SCP2P_BENCH_ROUNDS ?? 4));
 const seederCounts = (process.env.SCP2P_BENCH_SEEDERS ?? '1,4').split(',').map(Number);
 const gib = sizeMiB / 1024;
 const dir = mkdtempSync(join(tmpdir(), 'scp2p-bench-xfer-'));
