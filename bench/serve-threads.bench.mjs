@@ -6,13 +6,12 @@
 // actors, as in production); downloaded bytes are checked by SHA-256.
 // Options: SCP2P_BENCH_MIB (file size, default 128), SCP2P_BENCH_DOWNLOADERS (default 4),
 // SCP2P_BENCH_SERVE (comma list of serveThreads values, default "1,2"). Imports dist/: `npm run build` first.
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { MIB, distUrl, requireDist, sha256File, writePseudoRandomFile } from './lib/bench-common.mjs';
+import { MIB, distUrl, jsonChild, requireDist, sha256File, writePseudoRandomFile } from './lib/bench-common.mjs';
 
 // ------------------------------------------------------------------ child roles
 const role = process.argv[2];
@@ -68,27 +67,7 @@ const file = join(dir, 'blob.bin');
 writePseudoRandomFile(file, sizeMiB * MIB, 0x2545f491);
 const want = await sha256File(file);
 
-function child(args) {
-  const p = spawn(process.execPath, [fileURLToPath(import.meta.url), ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
-  const queue = [];
-  const waiters = [];
-  createInterface({ input: p.stdout }).on('line', (l) => {
-    let m;
-    try {
-      m = JSON.parse(l);
-    } catch {
-      return;
-    }
-    const w = waiters.shift();
-    if (w) w(m);
-    else queue.push(m);
-  });
-  return {
-    next: () => (queue.length ? Promise.resolve(queue.shift()) : new Promise((r) => waiters.push(r))),
-    send: (m) => p.stdin.write(JSON.stringify(m) + '\n'),
-    exited: new Promise((r) => p.once('exit', r)),
-  };
-}
+const child = (args) => jsonChild([fileURLToPath(import.meta.url), ...args]);
 
 const results = [];
 for (const serveThreads of serveValues) {

@@ -13,12 +13,11 @@
 // wrote into the page cache first would pay a tax the next one does not.
 // Imports the built package: `npm run build` first. Options: SCP2P_BENCH_MIB (file size, default 1024),
 // SCP2P_BENCH_ROUNDS, SCP2P_BENCH_SEEDERS (comma list, default "1,4"), SCP2P_BENCH_LIBTORRENT=0 (skip libtorrent).
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { MIB, importDist, distUrl, sha256File, writePseudoRandomFile } from './lib/bench-common.mjs';
+import { MIB, importDist, distUrl, jsonChild, sha256File, writePseudoRandomFile } from './lib/bench-common.mjs';
 
 const { Node } = await importDist();
 
@@ -113,30 +112,7 @@ await n.stop();
 process.exit(0);
 `;
 
-function downloaderProcess(args) {
-  const c = spawn(process.execPath, [join(dir, 'downloader.mjs'), distUrl(), JSON.stringify(args)], { stdio: ['pipe', 'pipe', 'inherit'] });
-  const waiting = [];
-  const lines = [];
-  createInterface({ input: c.stdout }).on('line', (l) => {
-    let m;
-    try {
-      m = JSON.parse(l);
-    } catch {
-      return;
-    }
-    const w = waiting.shift();
-    if (w) w.resolve(m);
-    else lines.push(m);
-  });
-  c.on('exit', (code) => {
-    for (const w of waiting.splice(0)) w.reject(new Error(`downloader exited with ${code}`));
-  });
-  return {
-    next: () => (lines.length ? Promise.resolve(lines.shift()) : new Promise((resolve, reject) => waiting.push({ resolve, reject }))),
-    send: (m) => c.stdin.write(JSON.stringify(m) + '\n'),
-    exited: new Promise((r) => c.on('exit', r)),
-  };
-}
+const downloaderProcess = (args) => jsonChild([join(dir, 'downloader.mjs'), distUrl(), JSON.stringify(args)]);
 
 async function scp2p(seeders, label) {
   const nodes = [];

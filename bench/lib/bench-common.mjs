@@ -4,10 +4,13 @@
 //   - `MIB`;
 //   - `xorshiftBlocks`, `writePseudoRandomFile`: reproducible, incompressible test files (xorshift32, 8 MiB at a
 //     time, constant memory; a bench passes its own seed, so each bench's file content is what it always was);
-//   - `sha256File`: SHA-256 of a file, streamed, to check downloaded bytes.
+//   - `sha256File`: SHA-256 of a file, streamed, to check downloaded bytes;
+//   - `jsonChild`: a child node process driven by JSON lines on stdin/stdout.
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { closeSync, createReadStream, existsSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 export const MIB = 1 << 20;
@@ -76,4 +79,42 @@ export async function sha256File(path) {
   const h = createHash('sha256');
   for await (const b of createReadStream(path)) h.update(b);
   return h.digest('hex');
+}
+
+/**
+ * `node <args>` as a child that takes commands as JSON lines on stdin and answers with JSON lines on stdout (other
+ * output lines are ignored; stderr is inherited). `next()` is the next answer; it rejects once the child exited.
+ */
+export function jsonChild(args) {
+  const p = spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'inherit'] });
+  const queue = [];
+  const waiting = [];
+  let exitCode;
+  createInterface({ input: p.stdout }).on('line', (l) => {
+    let m;
+    try {
+      m = JSON.parse(l);
+    } catch {
+      return;
+    }
+    const w = waiting.shift();
+    if (w) w.resolve(m);
+    else queue.push(m);
+  });
+  const exited = new Promise((resolve) =>
+    p.once('exit', (code) => {
+      exitCode = code;
+      for (const w of waiting.splice(0)) w.reject(new Error(`${args[0]} exited with ${code}`));
+      resolve(code);
+    }),
+  );
+  return {
+    next: () => {
+      if (queue.length) return Promise.resolve(queue.shift());
+      if (exitCode !== undefined) return Promise.reject(new Error(`${args[0]} exited with ${exitCode}`));
+      return new Promise((resolve, reject) => waiting.push({ resolve, reject }));
+    },
+    send: (m) => p.stdin.write(JSON.stringify(m) + '\n'),
+    exited,
+  };
 }
