@@ -134,3 +134,27 @@ describe('Node', () => {
     expect(Number(/stopped (\d+)/.exec(out)![1])).toBeLessThan(5_000);
   });
 });
+
+describe('V8 and process-wide flags of the embedding process', () => {
+  it('a node starts its worker threads under `node --max-old-space-size=… --stack-size=…` and publishes, hashes and stops', async () => {
+    const dir = tmp();
+    fs.writeFileSync(path.join(dir, 'a.txt'), 'flags do not stop a node\n');
+    const script = `
+      import { Node } from ${JSON.stringify(new URL('../../dist/index.js', import.meta.url).href)};
+      const node = await Node.start({ dataDir: ${JSON.stringify(path.join(dir, 'data'))}, listen: { tcp: 0, quic: null }, host: '127.0.0.1' });
+      const pub = await node.publishFiles([${JSON.stringify(path.join(dir, 'a.txt'))}], { title: 'flags' });
+      console.log('actors', node.health().actors.filter((a) => a.state === 'running').length, 'share', pub.shareId.length);
+      await node.stop();
+      console.log('stopped');
+    `;
+    const child = spawn(process.execPath, ['--max-old-space-size=1024', '--stack-size=900', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    expect(out).not.toMatch(/ERR_WORKER_INVALID_EXEC_ARGV/);
+    expect(out).toMatch(/actors [1-9]\d* share 64/);
+    expect(out).toMatch(/stopped/);
+    expect(code).toBe(0);
+  }, 30_000);
+});

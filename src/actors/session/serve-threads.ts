@@ -11,6 +11,7 @@
 import { Worker } from 'node:worker_threads';
 import type { PeerRef, WireReply } from '../../messages/wire.js';
 import { compiledUrl } from '../runtime/compiled-url.js';
+import { workerExecArgv } from '../runtime/worker-exec-argv.js';
 import type { InboundRequest } from './peer-connection.js';
 import type { ServeThreadMessage, ServeWorkerData, SessionToServeMessage } from './serve-worker.js';
 
@@ -87,7 +88,7 @@ export class ServeThreads {
   #spawn(index: number): Promise<void> {
     const { threads: _t, route: _r, onError: _e, ...rest } = this.#init;
     const data: ServeWorkerData = { ...rest, index };
-    const w = new Worker(compiledUrl('./serve-worker.js', import.meta.url), { workerData: data });
+    const w = new Worker(compiledUrl('./serve-worker.js', import.meta.url), { workerData: data, execArgv: workerExecArgv() });
     this.#workers.push(w);
     this.#open[index] = 0;
     return new Promise<void>((resolve, reject) => {
