@@ -10,7 +10,7 @@ let accepted: string[] | undefined;
  * worker fail at boot; V8 and process-wide flags (`node --max-old-space-size=4096 app.js`, --stack-size,
  * --maglev) make `new Worker` throw — they already hold for every thread, so dropping them loses nothing.
  * Worked out once per process: a list that has flags left is tried on a throwaway worker (a thread that runs
- * nothing), and the flags Node names as refused are dropped.
+ * nothing and ends), and the flags Node names as refused are dropped.
  */
 export function workerExecArgv(): string[] {
   return (accepted ??= acceptedByWorkers(process.execArgv.filter((a) => !mainOnly(a))));
@@ -42,8 +42,7 @@ export function refusedFlags(message: string): Set<string> {
   return new Set(at < 0 ? [] : message.slice(at + 2).split(', ').map((s) => s.trim()).filter(Boolean));
 }
 
+/** Throws as `new Worker` does; a worker that starts runs nothing and ends by itself (no terminate mid-boot). */
 function tryWorker(argv: string[]): void {
-  const w = new Worker('', { eval: true, execArgv: argv, stdout: true, stderr: true });
-  w.unref();
-  void w.terminate();
+  new Worker('', { eval: true, execArgv: argv, stdout: true, stderr: true }).unref();
 }
