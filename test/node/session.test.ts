@@ -178,6 +178,33 @@ describe('session: two worker-mode nodes', () => {
     expect((unreachable as ScpError).code).toBe('UNREACHABLE');
   });
 
+  it('a TLS and a QUIC session to one node: requests travel on the transport the policy prefers, not on the less loaded', async () => {
+    const a = await start();
+    for (const policy of ['prefer-tcp', 'prefer-quic'] as const) {
+      // Both of A's addresses as bootstrap, without its key: the client dials both at once (as `--bootstrap`
+      // with the alternate-transport rule does), so it holds a TLS and a QUIC session to one identity. (A says
+      // PeerConnected once per identity, so the second session shows only in which transport answers.)
+      const sup = new Supervisor({
+        dataDir: tmp(),
+        mode: 'worker',
+        clock: systemClock,
+        seed: 11,
+        limits: DEFAULT_LIMITS,
+        actors: ['persistence', 'session'],
+        actorConfig: { session: { listen: { tcp: 0, quic: null }, host: '127.0.0.1', bootstrap: [addrOf(a, 'tcp'), addrOf(a, 'quic')], transportPolicy: policy } },
+      });
+      sups.push(sup);
+      await sup.start();
+      await until('the client to reach A', async () => (await sup.request('session', { type: 'peers' })).some((p) => p.nodeId === a.id.nodeId && p.connected));
+      await sleep(1_000); // the other bootstrap dial settles
+      const ask = (scheme: 'tcp' | 'quic') =>
+        sup.request('session', { type: 'request', to: peerAddr(addrOf(a, scheme), a.id.nodePubkey), messageType: MessageType.PEX_REQUEST, payload: pexRequestCodec.encode({ maxPeers: 4 }) });
+      // Many at once, to either address: spreading them by load would put about half on the other session.
+      const many = await Promise.all(Array.from({ length: 40 }, (_, i) => ask(i % 2 ? 'quic' : 'tcp')));
+      expect(new Set(many.map((m) => m.from.transport))).toEqual(new Set([policy === 'prefer-tcp' ? 'tcp' : 'quic']));
+    }
+  });
+
   it('persists the peer DB and restores it on the next start', async () => {
     const a = await start();
     const dataDir = tmp();

@@ -127,6 +127,8 @@ export class DownloadJob {
   readonly #inFlight = new Map<string, AbortController>();
   readonly #writes = new Set<Promise<void>>();
   readonly #peers = new Map<string, PeerAddr>();
+  /** `nodeKey` of every peer in the swarm: one entry per node, whichever of its addresses came first. */
+  readonly #nodes = new Set<string>();
   #stopMode: 'pause' | 'cancel' | undefined;
   #scheduler: SwarmScheduler | undefined;
   #writer: FileWriter | undefined;
@@ -305,7 +307,7 @@ export class DownloadJob {
   /** Probes candidates with GET_CHUNK_HASHES; returns the accepted list and the peers that hold it. */
   async #chunkList(hex: string): Promise<{ hashes: Uint8Array[]; providers: PeerAddr[] }> {
     const init = this.#init;
-    const candidates = dedupe(await init.providers());
+    const candidates = onePerNode(await init.providers());
     this.#checkStopped();
     if (candidates.length === 0) {
       throw ScpError.notFound(`no provider found for content ${hex}: the DHT has no provider record and no connected peer has it; connect to a peer that seeds it (or pass peers) and retry`, { contentId: hex });
@@ -414,8 +416,9 @@ export class DownloadJob {
     providers.push(peer); // not yet swarming: #swarm takes it from here
     const s = this.#scheduler;
     const key = peerAddrKey(peer);
-    if (!s || s.finished || this.#stopMode || this.#peers.has(key)) return;
+    if (!s || s.finished || this.#stopMode || this.#peers.has(key) || this.#nodes.has(nodeKey(peer))) return;
     this.#peers.set(key, peer);
+    this.#nodes.add(nodeKey(peer));
     this.#input({ type: 'peerAdded', peer: key });
   }
 
@@ -472,7 +475,11 @@ export class DownloadJob {
 
   #swarm(bitmap: ChunkBitmap, providers: PeerAddr[]): Promise<void> {
     this.#peers.clear();
-    for (const p of providers) this.#peers.set(peerAddrKey(p), p);
+    this.#nodes.clear();
+    for (const p of onePerNode(providers)) {
+      this.#peers.set(peerAddrKey(p), p);
+      this.#nodes.add(nodeKey(p));
+    }
     const s = new SwarmScheduler(
       { random: this.#c.random },
       {
@@ -527,10 +534,11 @@ export class DownloadJob {
       return;
     }
     if (s !== this.#scheduler || s.finished || this.#stopMode) return;
-    for (const p of dedupe(fresh)) {
+    for (const p of onePerNode(fresh)) {
       const key = peerAddrKey(p);
-      if (this.#peers.has(key)) continue;
+      if (this.#peers.has(key) || this.#nodes.has(nodeKey(p))) continue;
       this.#peers.set(key, p);
+      this.#nodes.add(nodeKey(p));
       this.#input({ type: 'peerAdded', peer: key });
     }
   }
@@ -812,10 +820,23 @@ function failureReason(err: unknown): ChunkFailureReason {
   return 'error';
 }
 
-function dedupe(peers: PeerAddr[]): PeerAddr[] {
+/**
+ * Who a provider address belongs to. The swarm's unit is a node: a seeder that listens on TLS and QUIC is in its
+ * provider record twice, and the session sends a request for either address down the same connection to that
+ * identity (dialing by its transport policy when there is none). Counted twice, it got twice the requests in
+ * flight, its busy connection drew a second one over the slower transport, and one seeder showed as "2 peers":
+ * a 256 MiB download from a node on both transports ran at 55–108 MiB/s against 250–263 on TLS alone. A relayed
+ * address is a path of its own (through that relay), and an address without a key hint cannot be matched.
+ */
+export function nodeKey(p: PeerAddr): string {
+  return !p.relayVia && p.pubkeyHint ? `node:${toHex(p.pubkeyHint)}` : peerAddrKey(p);
+}
+
+/** The first address of each node (`nodeKey`), in order. */
+export function onePerNode(peers: readonly PeerAddr[]): PeerAddr[] {
   const seen = new Set<string>();
   return peers.filter((p) => {
-    const k = peerAddrKey(p);
+    const k = nodeKey(p);
     if (seen.has(k)) return false;
     seen.add(k);
     return true;

@@ -622,17 +622,39 @@ export class SessionManager {
     if (!set) return undefined;
     let best: PeerConnection | undefined;
     let outbound = 0;
+    let preferred: TransportKind | undefined;
     for (const pc of set) {
       if (!pc.isOpen) continue;
       if (pc.role === 'initiator') outbound++;
       if (forRequests && !pc.core.canSendRequests) continue;
-      if (!best || pc.load < best.load) best = pc;
+      if (!best) {
+        best = pc;
+        continue;
+      }
+      // The transport policy picks the connection as well as the dial: with a TLS and a QUIC session to the same
+      // node (both of its addresses given as bootstrap, or each side dialing the other), spreading requests by
+      // load sent half of a download over QUIC, which runs in JavaScript here: a 256 MiB download in one
+      // process fell from ~300 to 55–100 MiB/s at 4–6× the CPU. The other kind carries requests only alone.
+      if (pc.conn.kind !== best.conn.kind) {
+        preferred ??= this.#preferredKind(id);
+        if (pc.conn.kind === preferred) best = pc;
+        continue;
+      }
+      if (pc.load < best.load) best = pc;
     }
     if (forRequests && best && best.load >= (this.#init.busyLoad ?? 32) && outbound < (this.#init.maxConnsPerPeer ?? 4)) {
       const target = this.#dialableAddrOf(id, best);
       if (target && !this.#dialing.has(peerAddrKey(target))) void this.#dial(target).catch(() => {});
     }
     return best;
+  }
+
+  /** The transport requests to this identity should travel on when sessions of both kinds are open. */
+  #preferredKind(id: string): TransportKind {
+    const p = this.#init.transportPolicy;
+    if (p === 'prefer-tcp') return 'tcp';
+    if (p === 'prefer-quic') return 'quic';
+    return chooseTransports(p, this.#estimator.view(id, ['tcp', 'quic']), this.#c.now())[0] ?? 'tcp';
   }
 
   /** Dials the peer behind `to`, trying its known transports in policy order. */
