@@ -12,7 +12,9 @@
 // written and deleted): on these VMs a page new to the guest costs 1.3–1.8 CPU-s per GiB to fill, so whoever
 // wrote into the page cache first would pay a tax the next one does not.
 // Imports the built package: `npm run build` first. Options: SCP2P_BENCH_MIB (file size, default 1024),
-// SCP2P_BENCH_ROUNDS, SCP2P_BENCH_SEEDERS (comma list, default "1,4"), SCP2P_BENCH_LIBTORRENT=0 (skip libtorrent).
+// SCP2P_BENCH_ROUNDS, SCP2P_BENCH_SEEDERS (comma list, default "1,4"), SCP2P_BENCH_LIBTORRENT=0 (skip libtorrent),
+// SCP2P_BENCH_QUIC=1 (every node listens on QUIC too and the downloader is given all the seeders' addresses, so it
+// holds a TLS and a QUIC session to each: the transfer should still run on the policy's transport, TLS).
 import { execFileSync } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -24,6 +26,7 @@ const { Node } = await importDist();
 const sizeMiB = Number(process.env.SCP2P_BENCH_MIB ?? 1024);
 const rounds = Math.max(1, Number(process.env.SCP2P_BENCH_ROUNDS ?? 4));
 const seederCounts = (process.env.SCP2P_BENCH_SEEDERS ?? '1,4').split(',').map(Number);
+const quic = process.env.SCP2P_BENCH_QUIC === '1';
 const gib = sizeMiB / 1024;
 const dir = mkdtempSync(join(tmpdir(), 'scp2p-bench-xfer-'));
 const file = join(dir, 'src', 'blob.bin');
@@ -88,7 +91,7 @@ const { Node } = await import(distUrl);
 const a = JSON.parse(argsJson);
 let peak = 0;
 const sample = setInterval(() => { peak = Math.max(peak, process.memoryUsage.rss()); }, 50);
-const n = await Node.start({ dataDir: a.dataDir, listen: { tcp: 0, quic: null }, host: '127.0.0.1', bootstrap: a.bootstrap });
+const n = await Node.start({ dataDir: a.dataDir, listen: { tcp: 0, quic: a.quic ? 0 : null }, host: '127.0.0.1', bootstrap: a.bootstrap });
 for (const addr of a.connect) await n.connect(addr).catch(() => {});
 await n.subscribe(a.shareId); await n.syncSubscriptions();
 let maxPeers = 0;
@@ -118,7 +121,7 @@ async function scp2p(seeders, label) {
   const nodes = [];
   try {
     for (let k = 0; k < seeders; k++) {
-      nodes.push(await Node.start({ dataDir: join(dir, `${label}-seed-${k}`), listen: { tcp: 0, quic: null }, host: '127.0.0.1', bootstrap: k === 0 ? [] : nodes[0].addresses() }));
+      nodes.push(await Node.start({ dataDir: join(dir, `${label}-seed-${k}`), listen: { tcp: 0, quic: quic ? 0 : null }, host: '127.0.0.1', bootstrap: k === 0 ? [] : nodes[0].addresses() }));
     }
     // Every seeder publishes the same file: same content id, so each announces itself as its provider.
     let pub;
@@ -128,7 +131,7 @@ async function scp2p(seeders, label) {
     }
     writeFileSync(join(dir, 'downloader.mjs'), DOWNLOADER);
     const dest = join(dir, `${label}-dest`);
-    const d = downloaderProcess({ dataDir: join(dir, `${label}-dl`), bootstrap: nodes[0].addresses(), connect: nodes.flatMap((n) => n.addresses()), shareId: pub.shareId });
+    const d = downloaderProcess({ dataDir: join(dir, `${label}-dl`), quic, bootstrap: nodes[0].addresses(), connect: nodes.flatMap((n) => n.addresses()), shareId: pub.shareId });
     await d.next();
     const out = [];
     let ok = true;
@@ -181,7 +184,7 @@ for (const seeders of seederCounts) {
     const peak = Math.max(...r.rounds.map((x) => x.peakRssMiB));
     const ratio = lt ? `; ratio vs libtorrent 1→1: cold ${f2(s.cold.mibs / lt.cold.mibs)}, warm ${f2(s.warm.mibs / lt.warm.mibs)} (goal 2.0)` : '';
     console.log(
-      `scp2p ${seeders}→1 over TLS: cold ${f0(s.cold.mibs)} MiB/s (${f2(s.cold.cpuPerGiB)} CPU-s/GiB), warm ${f0(s.warm.mibs)} MiB/s (${f2(s.warm.cpuPerGiB)} CPU-s/GiB), ` +
+      `scp2p ${seeders}→1 over TLS${quic ? ' (QUIC sessions open too)' : ''}: cold ${f0(s.cold.mibs)} MiB/s (${f2(s.cold.cpuPerGiB)} CPU-s/GiB), warm ${f0(s.warm.mibs)} MiB/s (${f2(s.warm.cpuPerGiB)} CPU-s/GiB), ` +
         `downloader peak RSS ${f0(peak)} MiB (goal < 256), peers seen ${Math.max(...r.rounds.map((x) => x.maxPeers))}${ratio}  rounds: ${r.rounds.map((x) => f0(x.mibs)).join(' ')}${r.ok ? '' : '  BYTES DIFFER'}`,
     );
   } catch (e) {

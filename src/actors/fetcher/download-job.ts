@@ -307,7 +307,9 @@ export class DownloadJob {
   /** Probes candidates with GET_CHUNK_HASHES; returns the accepted list and the peers that hold it. */
   async #chunkList(hex: string): Promise<{ hashes: Uint8Array[]; providers: PeerAddr[] }> {
     const init = this.#init;
-    const candidates = onePerNode(await init.providers());
+    // Every address is probed (a node's first one may be the one that does not reach); the swarm then takes one
+    // address per node among those that answered.
+    const candidates = uniqueAddrs(await init.providers());
     this.#checkStopped();
     if (candidates.length === 0) {
       throw ScpError.notFound(`no provider found for content ${hex}: the DHT has no provider record and no connected peer has it; connect to a peer that seeds it (or pass peers) and retry`, { contentId: hex });
@@ -405,7 +407,7 @@ export class DownloadJob {
     }
     const chosen = groups.get(best.listHash) as typeof answers;
     for (const a of answers) if (a.listHash !== best.listHash) this.#c.penalise?.(a.peer, 'bad-chunk-list');
-    const providers = chosen.map((a) => a.peer);
+    const providers = onePerNode(chosen.map((a) => a.peer));
     late.listHash = best.listHash;
     late.providers = providers;
     return { hashes: trusted ?? best.hashes, providers };
@@ -822,26 +824,31 @@ function failureReason(err: unknown): ChunkFailureReason {
 
 /**
  * Who a provider address belongs to. The swarm's unit is a node: a seeder that listens on TLS and QUIC is in its
- * provider record twice, and the session sends a request for either address down the same connection to that
- * identity (dialing by its transport policy when there is none). Counted twice, it got twice the requests in
- * flight, its busy connection drew a second one over the slower transport, and one seeder showed as "2 peers":
- * a 256 MiB download from a node on both transports ran at 55–108 MiB/s against 250–263 on TLS alone. A relayed
- * address is a path of its own (through that relay), and an address without a key hint cannot be matched.
+ * provider record twice, and the session sends a request for either address down a connection to that identity
+ * (dialing by its transport policy when there is none). Counted twice, one seeder showed as "2 peers" and got two
+ * windows of requests. The chunk-list probe still asks every address (the first may be the one that does not
+ * reach); the swarm takes one that answered. A relayed address is a path of its own (through that relay), and an
+ * address without a key hint cannot be matched.
  */
 export function nodeKey(p: PeerAddr): string {
   return !p.relayVia && p.pubkeyHint ? `node:${toHex(p.pubkeyHint)}` : peerAddrKey(p);
 }
 
-/** The first address of each node (`nodeKey`), in order. */
-export function onePerNode(peers: readonly PeerAddr[]): PeerAddr[] {
+/** The first of `peers` for each `key`, in order. */
+function firstOfEach(peers: readonly PeerAddr[], key: (p: PeerAddr) => string): PeerAddr[] {
   const seen = new Set<string>();
   return peers.filter((p) => {
-    const k = nodeKey(p);
+    const k = key(p);
     if (seen.has(k)) return false;
     seen.add(k);
     return true;
   });
 }
+
+const uniqueAddrs = (peers: readonly PeerAddr[]): PeerAddr[] => firstOfEach(peers, peerAddrKey);
+
+/** The first address of each node (`nodeKey`), in order. */
+export const onePerNode = (peers: readonly PeerAddr[]): PeerAddr[] => firstOfEach(peers, nodeKey);
 
 /** Bytes covered by the verified chunks (the last chunk may be short). */
 export function bytesOf(bitmap: ChunkBitmap, size: number): number {
