@@ -32,6 +32,12 @@ export interface NodeConfig {
   relayService?: Partial<RelayServiceConfig>;
   /** The firewalled side's timing (re-check, timeouts, discovery interval); API.md "Relays". */
   relayClient?: Partial<RelayClientConfig>;
+  /**
+   * The local address dials to peers leave from. Default: `host` when it is one address (not the wildcard) of the
+   * peer's family and scope (loopback or not); otherwise the kernel picks. Set it on a multi-homed machine, or to
+   * make a node look like it sits behind a NAT (dial from one address, listen on another).
+   */
+  outgoingAddress?: string;
   /** Which transport to dial a peer with when it listens on both (default 'prefer-tcp'; 'auto' = by measured throughput). */
   transportPolicy?: 'prefer-tcp' | 'prefer-quic' | 'auto';
   firewalled?: boolean;

@@ -147,6 +147,7 @@ export class Node {
         session: {
           listen: config.listen ?? null,
           host: config.host ?? '0.0.0.0',
+          outgoingAddress: config.outgoingAddress,
           bootstrap: config.bootstrap ?? [],
           lanDiscovery: config.lanDiscovery ?? false,
           capabilities: config.capabilities,

@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 interface SoakResult {
   seed: number;
   downloadsOk: number;
+  downloadsFailed: number;
   downloadsCorrupt: number;
   recordsUnverified: number;
   kills: number;
@@ -47,6 +48,9 @@ describe('soak (short)', () => {
     expect(r.problems, out.slice(-3000)).toEqual([]);
     expect(code, out.slice(-3000)).toBe(0);
     expect(r.downloadsOk).toBeGreaterThan(5);
+    // Publishers never churn, so a download fails only by bad luck (every copy on a node that just left). When each
+    // node's dials left from 127.0.0.1 the shared per-IP budgets refused them: a quarter failed NOT_FOUND.
+    expect(r.downloadsFailed, out.slice(-3000)).toBeLessThan(Math.max(3, r.downloadsOk / 20));
     expect(r.downloadsCorrupt).toBe(0);
     expect(r.recordsUnverified).toBe(0);
     expect(r.kills).toBeGreaterThanOrEqual(1);

@@ -149,7 +149,7 @@ describe('relay discovery and tunnels between real nodes', () => {
     const open = await start({ bootstrap: boot, relayClient: FAST_CLIENT });
     // Listening on 127.0.0.2 but dialing out from 127.0.0.1, as behind a NAT: the relay will not dial an address
     // that is not the one the connection came from, so it judges the node unreachable.
-    const natted = await start({ host: '127.0.0.2', bootstrap: boot, relayClient: FAST_CLIENT });
+    const natted = await start({ host: '127.0.0.2', outgoingAddress: '127.0.0.1', bootstrap: boot, relayClient: FAST_CLIENT });
     expect((await open.relayStatus()).reachability).toBe('unknown');
     await until('the open node judged direct', async () => (await open.relayStatus()).reachability === 'direct');
     const reg = await until('the natted node registered', async () => {

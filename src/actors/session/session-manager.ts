@@ -45,11 +45,14 @@ import { QuicTransport } from './transport/quic-transport.js';
 import { TlsTransport } from './transport/tls-transport.js';
 import { chooseTransports, ThroughputEstimator, type TransportPreference } from './transport/transport-policy.js';
 import type { Connection, Transport, TransportKind } from './transport/transport.js';
+import { dialSource } from './transport/dial-source.js';
 
 export interface SessionInit {
   nodeSeed: Uint8Array;
   listen: ListenConfig | null;
   host: string;
+  /** NodeConfig.outgoingAddress: where dials leave from (dial-source.ts). */
+  outgoingAddress?: string;
   bootstrap: string[];
   lanDiscovery: boolean;
   capabilities: Capabilities;
@@ -393,7 +396,7 @@ export class SessionManager {
       let conn: Connection | undefined;
       try {
         const transport = target.transport === 'quic' ? this.#quicTransport() : this.#tls;
-        conn = await transport.dial({ host: target.ip, port: target.port }, { timeoutMs: DIAL_TIMEOUT_MS });
+        conn = await transport.dial({ host: target.ip, port: target.port }, { timeoutMs: DIAL_TIMEOUT_MS, localHost: dialSource(this.#init.host, target.ip, this.#init.outgoingAddress) });
         const probe = this.#adopt(conn, 'initiator', target);
         try {
           await probe.established;
@@ -702,7 +705,10 @@ export class SessionManager {
       const transport = addr.transport === 'quic' ? this.#quicTransport() : this.#tls;
       let conn: Connection;
       try {
-        conn = await transport.dial({ host: addr.ip, port: addr.port }, { timeoutMs: Math.min(timeoutMs ?? DIAL_TIMEOUT_MS, DIAL_TIMEOUT_MS) });
+        conn = await transport.dial(
+          { host: addr.ip, port: addr.port },
+          { timeoutMs: Math.min(timeoutMs ?? DIAL_TIMEOUT_MS, DIAL_TIMEOUT_MS), localHost: dialSource(this.#init.host, addr.ip, this.#init.outgoingAddress) },
+        );
       } catch (err) {
         this.#db.recordDialFailure(addr, this.#c.now());
         this.#estimator.recordFailure(idKey, addr.transport, this.#c.now());

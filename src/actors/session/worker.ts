@@ -4,6 +4,7 @@
  * node key and the peer DB store, and maps the mailbox (messages/session-mailbox.ts) onto the manager.
  */
 import { randomBytes } from 'node:crypto';
+import { isIP } from 'node:net';
 import type { ActorDefinition } from '../runtime/actor-definition.js';
 import { withTransfer } from '../runtime/transfer.js';
 import { ScpError } from '../../errors.js';
@@ -53,6 +54,7 @@ export const actor: ActorDefinition<'session'> = {
         nodeSeed,
         listen: readListen(cfg.listen),
         host: typeof cfg.host === 'string' && cfg.host ? cfg.host : '0.0.0.0',
+        ...(cfg.outgoingAddress === undefined || cfg.outgoingAddress === null ? {} : { outgoingAddress: readIp(cfg.outgoingAddress) }),
         bootstrap: Array.isArray(cfg.bootstrap) ? cfg.bootstrap.filter((s): s is string => typeof s === 'string') : [],
         lanDiscovery: cfg.lanDiscovery === true,
         capabilities: { ...DEFAULT_CAPABILITIES, ...(isObject(cfg.capabilities) ? (cfg.capabilities as Partial<Capabilities>) : {}) },
@@ -122,6 +124,11 @@ function readListen(v: unknown): ListenConfig | null {
     return p;
   };
   return { tcp: port((v as Record<string, unknown>).tcp), quic: port((v as Record<string, unknown>).quic) };
+}
+
+function readIp(v: unknown): string {
+  if (typeof v !== 'string' || isIP(v) === 0) throw ScpError.badInput(`outgoingAddress must be an IPv4 or IPv6 address, got ${JSON.stringify(v)}`);
+  return v;
 }
 
 function readPolicy(v: unknown): TransportPreference {

@@ -14,6 +14,7 @@ import type { QUICConnection, QUICServer, QUICStream } from '@matrixai/quic';
 import { ScpError } from '../../../errors.js';
 import { processCertificate, type SelfSignedCertificate } from './certs.js';
 import { dialGuard, normalizeHost } from './dial-guard.js';
+import { isLoopbackHost } from './dial-source.js';
 import type {
   CloseInfo,
   Connection,
@@ -72,10 +73,6 @@ export function checkAlpn(alpn: readonly string[]): void {
     const n = Buffer.byteLength(p);
     if (n === 0 || n > 255) throw ScpError.badInput(`QUIC ALPN protocol names must be 1..255 bytes, got ${n}`, { alpn: p });
   }
-}
-
-function isLoopback(host: string): boolean {
-  return host === '::1' || host.startsWith('127.') || host === 'localhost' || host.startsWith('::ffff:127.');
 }
 
 /** The dgram socket inside a QUICClient/QUICServer (a protected field there; reached on purpose, see docs/QUIC.md). */
@@ -378,9 +375,9 @@ export class QuicTransport implements Transport {
     const abort = new AbortController();
     const guard = dialGuard<Connection>(what, opts, (err) => abort.abort(err));
     if (guard.settled) return guard.promise;
-    const payload = this.maxUdpPayload === 'auto' ? (isLoopback(addr.host) ? LOOPBACK_UDP_PAYLOAD : INTERNET_UDP_PAYLOAD) : this.maxUdpPayload;
+    const payload = this.maxUdpPayload === 'auto' ? (isLoopbackHost(addr.host) ? LOOPBACK_UDP_PAYLOAD : INTERNET_UDP_PAYLOAD) : this.maxUdpPayload;
     // A fresh UDP endpoint per connection, as the reference; IPv4 targets from an IPv4 socket (no mapped addresses).
-    const localHost = isIP(addr.host) === 6 ? '::' : '0.0.0.0';
+    const localHost = opts?.localHost ?? (isIP(addr.host) === 6 ? '::' : '0.0.0.0');
     loadQuic().then(({ QUICClient }) => QUICClient.createQUICClient(
       {
         host: addr.host,

@@ -427,6 +427,7 @@ export class TlsTransport implements Transport {
       noDelay: true,
       highWaterMark: this.hwm, // honoured by tls.connect (Node 20), missing from @types/node
       onread: reads.onread,
+      ...(opts?.localHost ? { localAddress: opts.localHost } : {}),
     } as tls.ConnectionOptions);
     const s = socket;
     s.once('secureConnect', () => {

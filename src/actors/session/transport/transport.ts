@@ -89,6 +89,8 @@ export interface DialOptions {
   signal?: AbortSignal;
   /** Connect + transport handshake budget. Default 5 000 ms, as the reference (PROTOCOL.md §14). */
   timeoutMs?: number;
+  /** The local address to dial from (see dial-source.ts); the kernel picks when absent. */
+  localHost?: string;
 }
 
 export interface ListenOptions {
