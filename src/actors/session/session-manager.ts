@@ -396,7 +396,10 @@ export class SessionManager {
       let conn: Connection | undefined;
       try {
         const transport = target.transport === 'quic' ? this.#quicTransport() : this.#tls;
-        conn = await transport.dial({ host: target.ip, port: target.port }, { timeoutMs: DIAL_TIMEOUT_MS, localHost: dialSource(this.#init.host, target.ip, this.#init.outgoingAddress) });
+        conn = await transport.dial(
+          { host: target.ip, port: target.port },
+          { timeoutMs: DIAL_TIMEOUT_MS, localHost: dialSource(this.#init.host, target.ip, this.#init.outgoingAddress) },
+        );
         const probe = this.#adopt(conn, 'initiator', target);
         try {
           await probe.established;

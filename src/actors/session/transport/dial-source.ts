@@ -6,10 +6,10 @@ export function isLoopbackHost(host: string): boolean {
 
 /**
  * The local address a dial to `target` leaves from: `outgoing` (NodeConfig.outgoingAddress) when set and of the
- * target's family; else the node's listening host when that is one address (not the
- * wildcard) of the target's family and scope, so the peer sees us at the address it would dial back, and
- * per-IP budgets count each node on its own. Otherwise undefined (the kernel picks): a node bound to 127.0.0.1
- * can still dial a LAN or public peer, and a LAN-bound one a loopback peer.
+ * target's family; else the node's listening host when that is one address (not the wildcard) of the target's
+ * family and scope, so the peer sees us at the address it would dial back, and per-IP budgets count each node on
+ * its own. Otherwise undefined (the kernel picks): a node bound to 127.0.0.1 can still dial a LAN or public peer,
+ * and a LAN-bound one a loopback peer.
  *
  * Why: nodes bound to 127.0.1.x on one machine dialed each other from 127.0.0.1, so every node looked like one
  * IP to the others; the shared accept budget and abuse guard then refused and banned them all (the short soak:
