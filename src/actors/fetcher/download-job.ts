@@ -127,8 +127,6 @@ export class DownloadJob {
   readonly #inFlight = new Map<string, AbortController>();
   readonly #writes = new Set<Promise<void>>();
   readonly #peers = new Map<string, PeerAddr>();
-  /** `nodeKey` of every peer in the swarm: one entry per node, whichever of its addresses came first. */
-  readonly #nodes = new Set<string>();
   #stopMode: 'pause' | 'cancel' | undefined;
   #scheduler: SwarmScheduler | undefined;
   #writer: FileWriter | undefined;
@@ -418,9 +416,8 @@ export class DownloadJob {
     providers.push(peer); // not yet swarming: #swarm takes it from here
     const s = this.#scheduler;
     const key = peerAddrKey(peer);
-    if (!s || s.finished || this.#stopMode || this.#peers.has(key) || this.#nodes.has(nodeKey(peer))) return;
+    if (!s || s.finished || this.#stopMode || this.#inSwarm(peer)) return;
     this.#peers.set(key, peer);
-    this.#nodes.add(nodeKey(peer));
     this.#input({ type: 'peerAdded', peer: key });
   }
 
@@ -477,11 +474,7 @@ export class DownloadJob {
 
   #swarm(bitmap: ChunkBitmap, providers: PeerAddr[]): Promise<void> {
     this.#peers.clear();
-    this.#nodes.clear();
-    for (const p of onePerNode(providers)) {
-      this.#peers.set(peerAddrKey(p), p);
-      this.#nodes.add(nodeKey(p));
-    }
+    for (const p of onePerNode(providers)) this.#peers.set(peerAddrKey(p), p);
     const s = new SwarmScheduler(
       { random: this.#c.random },
       {
@@ -538,11 +531,17 @@ export class DownloadJob {
     if (s !== this.#scheduler || s.finished || this.#stopMode) return;
     for (const p of onePerNode(fresh)) {
       const key = peerAddrKey(p);
-      if (this.#peers.has(key) || this.#nodes.has(nodeKey(p))) continue;
+      if (this.#inSwarm(p)) continue;
       this.#peers.set(key, p);
-      this.#nodes.add(nodeKey(p));
       this.#input({ type: 'peerAdded', peer: key });
     }
+  }
+
+  /** The node behind `p` is in the swarm already, under this or another of its addresses (see `nodeKey`). */
+  #inSwarm(p: PeerAddr): boolean {
+    const k = nodeKey(p);
+    for (const q of this.#peers.values()) if (nodeKey(q) === k) return true;
+    return false;
   }
 
   #drain(): void {
