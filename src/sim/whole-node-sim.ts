@@ -18,7 +18,7 @@ import { hashTasksInFlight } from '../hashing/hashing-pool.js';
 import { Node } from '../node.js';
 import type { NodeConfig } from '../node-config.js';
 import type { NodeEvent } from '../messages/node-events.js';
-import { openEnvironment, pendingCommits } from '../store/environment.js';
+import { lmdbWritesInFlight, openEnvironment, pendingCommits } from '../store/environment.js';
 import { IdentityStore, DEFAULT_PUBLISHER } from '../store/identity-store.js';
 import { migrate } from '../store/schema.js';
 import { SimClock } from './sim-clock.js';
@@ -95,7 +95,7 @@ export class WholeNodeSim {
   constructor(init: WholeNodeSimInit) {
     this.#init = init;
     this.seed = init.seed >>> 0;
-    this.trace = new SimTrace({ keepAll: init.keepTrace === true });
+    this.trace = new SimTrace({ keepAll: init.keepTrace === true, origin: SIM_EPOCH_MS });
     this.random = createRandom(`${this.seed}:scenario`);
     this.net = new SimNet({
       seed: this.seed,
@@ -113,7 +113,7 @@ export class WholeNodeSim {
   }
 
   note(what: string): void {
-    this.trace.record(this.now, what);
+    this.trace.record(this.clock.now(), what);
   }
 
   /** Creates host `index` (ip 10.0.<index>.1) with an identity derived from the seed; not started. */
@@ -309,7 +309,7 @@ export class WholeNodeSim {
 
 /** Real work still in flight that the next virtual instant must wait for. */
 function busy(): boolean {
-  if (hashTasksInFlight() > 0) return true;
+  if (hashTasksInFlight() > 0 || lmdbWritesInFlight() > 0) return true;
   for (const r of process.getActiveResourcesInfo()) if (r.startsWith('FSReq') || r === 'CloseReq') return true;
   return false;
 }

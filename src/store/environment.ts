@@ -21,6 +21,17 @@ export function openEnvironment(dataDir: string): RootDatabase {
 /** Environments open in this thread (the deterministic simulator waits for their commits before moving time). */
 const live = new Set<RootDatabase>();
 
+/**
+ * Async writes (put, remove, batch, transaction, drop on a sub-database) whose promise has not settled yet, in
+ * this thread. The simulator counts them as work in flight: lmdb commits on its own thread, which the event loop
+ * does not list, and a continuation that writes again after a commit would otherwise run after virtual time moved.
+ */
+let writesInFlight = 0;
+
+export function lmdbWritesInFlight(): number {
+  return writesInFlight;
+}
+
 /** Resolves once every write queued so far in this thread's open environments is committed. */
 export async function pendingCommits(): Promise<void> {
   await Promise.all([...live].map((env) => Promise.resolve(env.committed).catch(() => {})));
@@ -47,7 +58,7 @@ function guardWritesAfterClose(env: RootDatabase, db: Database<unknown, string>,
     const orig = target[m];
     if (typeof orig !== 'function') continue;
     target[m] = (...args: unknown[]) => {
-      if (!closed()) return orig.apply(db, args);
+      if (!closed()) return counted(orig.apply(db, args));
       const p = Promise.reject(err());
       p.catch(() => {});
       return p;
@@ -61,4 +72,14 @@ function guardWritesAfterClose(env: RootDatabase, db: Database<unknown, string>,
       return orig.apply(db, args);
     };
   }
+}
+
+function counted(out: unknown): unknown {
+  if (!out || typeof (out as PromiseLike<unknown>).then !== 'function') return out;
+  writesInFlight++;
+  const done = (): void => {
+    writesInFlight--;
+  };
+  (out as PromiseLike<unknown>).then(done, done);
+  return out;
 }
