@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Multi-core seeding (issue 8): one seeder feeding 4 downloaders at once over TLS on loopback, with the seeder's
 // inbound connections served on 1 event loop (serveThreads: 1, the session's own) and on 2 (one serve thread
-// sharing the listening socket), in the same run. Prints aggregate MiB/s (4 × file size / time until the last
+// on the same port, SO_REUSEPORT), in the same run. Prints aggregate MiB/s (4 × file size / time until the last
 // downloader finished) and the seeder's CPU-seconds per GiB served. Every node runs in its own process (worker
 // actors, as in production); downloaded bytes are checked by SHA-256.
 // Options: SCP2P_BENCH_MIB (file size, default 128), SCP2P_BENCH_DOWNLOADERS (default 4),

@@ -22,14 +22,19 @@ export async function startListeners(
   host: string,
   transports: { tcp: Transport; quic: () => Transport },
   onConnection: (conn: Connection, kind: 'tcp' | 'quic') => void,
-  /** Asked before the TLS handshake of each inbound TCP connection (the per-IP accept budget). */
-  admit?: (remote: TransportAddress) => boolean,
+  tcp: {
+    /** Asked before the TLS handshake of each inbound TCP connection (the per-IP accept budget). */
+    admit?: (remote: TransportAddress) => boolean;
+    /** Bind with SO_REUSEPORT (serve threads then bind the same port: transport/reuse-port.ts). */
+    reusePort?: boolean;
+  } = {},
 ): Promise<BoundListeners> {
   const out: BoundListeners = { tcp: null, quic: null };
   if (!listen) return out;
   try {
     if (typeof listen.tcp === 'number') {
-      out.tcp = await transports.tcp.listen({ host, port: listen.tcp, ...(admit ? { admit } : {}) }, (c) => onConnection(c, 'tcp'));
+      const { admit, reusePort } = tcp;
+      out.tcp = await transports.tcp.listen({ host, port: listen.tcp, ...(admit ? { admit } : {}), ...(reusePort ? { reusePort } : {}) }, (c) => onConnection(c, 'tcp'));
     }
     if (typeof listen.quic === 'number') {
       out.quic = await transports.quic().listen({ host, port: listen.quic }, (c) => onConnection(c, 'quic'));

@@ -1,12 +1,8 @@
 /**
- * The session's side of serve threads (serve-worker.ts): starts them on the TCP listener's descriptor, answers
- * the requests they pass on through `route` (the session's own dispatch to the owning actor), and stops them.
- *
- * Two event loops accepting from one descriptor means two handles own it: whichever closes first closes it for
- * both, and the second close could hit the number if something reused it in between (Node 20 has no dup()).
- * The session closes its listener first (its own loop unregisters the descriptor cleanly), then `stop()` has the
- * threads drop their stale handles at once (docs/ARCHITECTURE.md, "Serve threads"); a thread that dies is not
- * restarted.
+ * The session's side of serve threads (serve-worker.ts): starts them on the TCP listener's host and port (each
+ * binds a socket of its own there with SO_REUSEPORT, see transport/reuse-port.ts), answers the requests they pass
+ * on through `route` (the session's own dispatch to the owning actor), and stops them. A thread that dies is not
+ * restarted: the session's own loop and the other threads keep accepting on the port.
  */
 import { Worker } from 'node:worker_threads';
 import type { PeerRef, WireReply } from '../../messages/wire.js';

@@ -1,8 +1,8 @@
 /**
- * A serve thread (issue 8, multi-core seeding): a worker thread that accepts TLS connections from the session's
- * own listening socket (the same descriptor, so the kernel hands each new connection to whichever thread accepts
- * first), runs the handshake, framing and TLS for them, and passes every request to the session actor, which
- * routes it to its owner exactly as for its own connections. The expensive per-byte work of serving — TLS
+ * A serve thread (issue 8, multi-core seeding): a worker thread that accepts TLS connections on the session's
+ * port (a socket of its own in the port's SO_REUSEPORT group, so the kernel spreads new connections over the
+ * session's loop and the serve threads), runs the handshake, framing and TLS for them, and passes every request
+ * to the session actor, which routes it to its owner exactly as for its own connections. The expensive per-byte work of serving — TLS
  * encryption, framing, socket writes — thus spreads over more event loops; chunk bytes reach this thread by
  * transfer, never by copy.
  *
@@ -30,7 +30,9 @@ import { TlsTransport } from './transport/tls-transport.js';
 
 export interface ServeWorkerData {
   index: number;
-  fd: number;
+  /** The session's TCP listener (bound with SO_REUSEPORT); this thread binds its own socket to the same. */
+  host: string;
+  port: number;
   nodeSeed: Uint8Array;
   capabilities: Capabilities;
   connectionLimits?: Partial<ConnectionLimits>;
@@ -42,7 +44,7 @@ export type ServeThreadMessage =
   | { kind: 'ready' }
   | { kind: 'request'; id: number; owner: InboundRequest['owner']; messageType: number; reqId: number; payload: Uint8Array; from: PeerRef }
   | { kind: 'connections'; open: number }
-  /** The thread's handle on the listening descriptor is closed (the descriptor with it). */
+  /** The thread's listening socket is closed. */
   | { kind: 'closed' };
 
 /** Session → serve thread. */
@@ -111,7 +113,7 @@ async function main(): Promise<void> {
 
   const transport = new TlsTransport();
   const admit = (remote: { host: string }): boolean => budget.admit(remote.host, Date.now());
-  const listener = await transport.listen({ host: '', port: 0, fd: data.fd, admit }, (conn) => {
+  const listener = await transport.listen({ host: data.host, port: data.port, reusePort: true, admit }, (conn) => {
     const pc = new PeerConnection(
       nextConn++,
       conn,
@@ -133,8 +135,7 @@ async function main(): Promise<void> {
       if (!p.pc.closed) p.pc.respond(p.id, m.reply);
       return;
     }
-    // Stop: the session has just closed the shared descriptor; dropping our stale handle at once keeps the moment
-    // the number could be reused (and then closed again here) as short as possible.
+    // Stop: our socket leaves the port's reuse-port group (connections still in its backlog are reset).
     void (async () => {
       clearInterval(pruner);
       await listener.close({ destroyConnections: true }).catch(() => undefined);

@@ -13,6 +13,7 @@
 import { ScpError } from '../../errors.js';
 import { bytesEqual, toHex } from '../../protocol/bytes.js';
 import { NonceTracker } from '../../protocol/handshake.js';
+import type { ActorLog } from '../runtime/actor-log.js';
 import type { RandomBytes } from '../../protocol/keys.js';
 import { publicKeyFromSeed } from '../../protocol/keys.js';
 import { nodeIdFromPubkey } from '../../protocol/ids.js';
@@ -31,6 +32,7 @@ import type { Random } from '../runtime/random.js';
 import { parseBootstrapPeer } from './bootstrap.js';
 import { RelayedPeers } from './relayed-peers.js';
 import { ServeThreads, type ServeRequest } from './serve-threads.js';
+import { reusePortSupport } from './transport/reuse-port.js';
 import { ChunkBufferPool } from '../runtime/chunk-buffer-pool.js';
 import { BufferRecycler } from '../runtime/buffer-recycler.js';
 import { DEFAULT_CONNECTION_LIMITS, type CloseReason, type ConnectionLimits } from './connection-core.js';
@@ -99,6 +101,7 @@ export interface SessionComponents {
   store: PeerDbStore;
   peers: PeerDirectory;
   emit(e: NodeEvent): void;
+  log?: ActorLog;
 }
 
 const DEFAULT_TIMEOUT_MS = 30_000;
@@ -198,14 +201,15 @@ export class SessionManager {
         /* a damaged snapshot costs us the peer list, not the start */
       }
     }
+    const serveThreads = this.#serveThreadCount();
     this.#listeners = await startListeners(
       this.#init.listen,
       this.#init.host,
       { tcp: this.#tls, quic: () => this.#quicTransport() },
       (conn) => this.#accept(conn),
-      (remote) => this.#admit(remote.host),
+      { admit: (remote) => this.#admit(remote.host), reusePort: serveThreads > 0 },
     );
-    await this.#startServeThreads();
+    await this.#startServeThreads(serveThreads);
     this.#selfAddrs = selfPeerAddrs(this.#listeners, this.#init.host, this.selfPubkey);
     this.#selfAddrKeys = new Set(this.#selfAddrs.map((a) => peerAddrKey(a)));
     const now = this.#c.now();
@@ -885,13 +889,28 @@ export class SessionManager {
       );
   }
 
-  async #startServeThreads(): Promise<void> {
+  /**
+   * Serve threads to start besides our own loop: none with the relay capability (tunnels live on our
+   * connections), with a custom transport (the simulator's), or where SO_REUSEPORT cannot be had (said in the log).
+   */
+  #serveThreadCount(): number {
     const threads = Math.floor(this.#init.serveThreads ?? 1) - 1;
-    const fd = this.#listeners.tcp?.fd;
-    if (threads < 1 || fd === undefined || this.#init.capabilities.relay || this.#c.transport) return;
+    if (threads < 1 || this.#init.capabilities.relay || this.#c.transport || typeof this.#init.listen?.tcp !== 'number') return 0;
+    const missing = reusePortSupport();
+    if (missing !== undefined) {
+      this.#c.log?.warn({ serveThreads: this.#init.serveThreads }, `serve threads off: ${missing}`);
+      return 0;
+    }
+    return threads;
+  }
+
+  async #startServeThreads(threads: number): Promise<void> {
+    const tcp = this.#listeners.tcp;
+    if (threads < 1 || !tcp) return;
     this.#serve = await ServeThreads.start({
       threads,
-      fd,
+      host: this.#init.host,
+      port: tcp.address.port,
       nodeSeed: this.#init.nodeSeed,
       capabilities: this.#init.capabilities,
       ...(this.#init.connectionLimits ? { connectionLimits: this.#init.connectionLimits } : {}),

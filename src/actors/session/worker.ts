@@ -49,6 +49,7 @@ export const actor: ActorDefinition<'session'> = {
         store: { load: () => peerStore.get(SNAPSHOT_KEY), save: (s) => peerStore.put(SNAPSHOT_KEY, s).then(() => {}) },
         peers: ctx.peers,
         emit: (e) => ctx.emit(e),
+        log: ctx.log,
       },
       {
         nodeSeed,

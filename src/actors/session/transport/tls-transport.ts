@@ -7,6 +7,7 @@ import * as tls from 'node:tls';
 import type { AddressInfo, Socket } from 'node:net';
 import { ScpError } from '../../../errors.js';
 import { processCertificate, type SelfSignedCertificate } from './certs.js';
+import { reusePortFd } from './reuse-port.js';
 import { dialGuard, normalizeHost } from './dial-guard.js';
 import type {
   CloseInfo,
@@ -342,11 +343,6 @@ class TlsListener implements Listener {
     private readonly live: Set<TlsConnection>,
   ) {}
 
-  get fd(): number | undefined {
-    const fd = (this.server as unknown as { _handle?: { fd?: unknown } })._handle?.fd;
-    return typeof fd === 'number' && fd >= 0 ? fd : undefined;
-  }
-
   async close(opts?: { destroyConnections?: boolean }): Promise<void> {
     const stopped = new Promise<void>((resolve) => this.server.close(() => resolve()));
     if (opts?.destroyConnections) {
@@ -398,13 +394,15 @@ export class TlsTransport implements Transport {
         if (!admit({ host: normalizeHost(socket.remoteAddress ?? ''), port: socket.remotePort ?? 0 })) socket.destroy();
       });
     }
+    // The server owns the descriptor from here: it closes it on close and when listen() fails.
+    const fd = opts.reusePort ? reusePortFd(opts.host, opts.port) : undefined;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       const ready = (): void => {
         server.off('error', reject);
         resolve();
       };
-      if (opts.fd !== undefined) server.listen({ fd: opts.fd }, ready);
+      if (fd !== undefined) server.listen({ fd }, ready);
       else server.listen(opts.port, opts.host, ready);
     });
     server.on('error', () => {});

@@ -97,10 +97,10 @@ export interface ListenOptions {
   host: string;
   port: number;
   /**
-   * Accept on an already-listening socket instead (TCP only): another thread's listener, so several event loops
-   * accept from one port (serve threads). Closing such a listener closes that socket for every thread.
+   * TCP only: bind with SO_REUSEPORT, so other listeners with it (serve threads) can bind this same host and port,
+   * each with a socket of its own; the kernel spreads new connections over them (transport/reuse-port.ts).
    */
-  fd?: number;
+  reusePort?: boolean;
   /**
    * Asked for every inbound connection as soon as it is accepted, before any transport handshake is spent on it
    * (TLS: the raw TCP socket); false destroys it at once. The session's per-IP accept budget (abuse-guard.ts).
@@ -111,8 +111,6 @@ export interface ListenOptions {
 export interface Listener {
   readonly kind: TransportKind;
   readonly address: TransportAddress;
-  /** The listening socket's descriptor, where the platform exposes one (TCP on Unix). */
-  readonly fd?: number | undefined;
   /** Stops accepting; with `{ destroyConnections: true }` also destroys connections it accepted. */
   close(opts?: { destroyConnections?: boolean }): Promise<void>;
 }
