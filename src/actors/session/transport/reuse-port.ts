@@ -6,28 +6,40 @@
  * `dup()`), so two handles owned one number and the second close could hit whatever reused it. A unit-test
  * process died that way in CI, silently. With a socket each, every close closes only its own.
  *
- * Node 20's `net` cannot set SO_REUSEPORT (`reusePort` arrived in 22.12), so the socket is made by
- * node-unix-socket (a napi-rs addon shipped per platform as npm packages; nothing is built or downloaded at
- * install) and handed to `server.listen({ fd })`. Where the addon has no build (Windows), `reusePortSupport()`
- * says why and the node serves on its own loop only. Linux shares a reuse-port group only among sockets of one
- * effective user, so another user's process cannot join ours and take connections.
+ * Node 20's `net` cannot set SO_REUSEPORT (`reusePort` arrived in 22.12), so the socket is made by the native
+ * part of node-unix-socket (napi-rs; one npm package per platform, nothing built or downloaded at install) and
+ * handed to `server.listen({ fd })`. We depend on its Linux x64 builds (glibc, musl) directly, as optional
+ * dependencies: the registry this project installs from has no others, and the wrapper package lists all seven,
+ * so `npm ci` could not install it from a lock file made here. Elsewhere `reusePortSupport()` says why not and
+ * the node serves on its own loop only. Linux shares a reuse-port group only among sockets of one effective user,
+ * so another user's process cannot join ours and take connections.
  */
 import { createRequire } from 'node:module';
 import { isIP } from 'node:net';
 import { ScpError } from '../../../errors.js';
 
-interface ReusePortAddon {
-  createReuseportFd(port: number, host: string): number;
+/** The one function of the native binding we use (node-unix-socket's js/socket.ts calls it the same way). */
+interface ReusePortBinding {
+  socketNewSoReuseportFd(domain: 'ipv4' | 'ipv6', port: number, host: string): number;
 }
 
-let loaded: { addon: ReusePortAddon } | { reason: string } | undefined;
+let loaded: { binding: ReusePortBinding } | { reason: string } | undefined;
 
-function addon(): { addon: ReusePortAddon } | { reason: string } {
+/** The npm package holding the build for this platform, if we know one. */
+function bindingPackage(): string | undefined {
+  if (process.platform !== 'linux' || process.arch !== 'x64') return undefined;
+  const header = (process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined)?.header;
+  return header?.glibcVersionRuntime ? 'node-unix-socket-linux-x64-gnu' : 'node-unix-socket-linux-x64-musl';
+}
+
+function addon(): { binding: ReusePortBinding } | { reason: string } {
   if (loaded) return loaded;
+  const pkg = bindingPackage();
+  if (!pkg) return (loaded = { reason: `SO_REUSEPORT listeners have no build for ${process.platform}-${process.arch} here` });
   try {
-    loaded = { addon: createRequire(import.meta.url)('node-unix-socket') as ReusePortAddon };
+    loaded = { binding: createRequire(import.meta.url)(pkg) as ReusePortBinding };
   } catch (err) {
-    loaded = { reason: `SO_REUSEPORT is not available on ${process.platform}-${process.arch} (node-unix-socket: ${(err as Error).message.split('\n')[0]})` };
+    loaded = { reason: `SO_REUSEPORT listeners need the optional package ${pkg} (${(err as Error).message.split('\n')[0]})` };
   }
   return loaded;
 }
@@ -51,7 +63,7 @@ export function reusePortFd(host: string, port: number): number {
   let last: unknown;
   for (const h of hosts) {
     try {
-      return a.addon.createReuseportFd(port, h);
+      return a.binding.socketNewSoReuseportFd(isIP(h) === 6 ? 'ipv6' : 'ipv4', port, h);
     } catch (err) {
       last = err;
     }
