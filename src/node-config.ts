@@ -72,9 +72,10 @@ export interface NodeConfig {
   /** How often subscriptions are synced in the background (default 60 s). */
   syncIntervalMs?: number;
   /**
-   * Event loops answering inbound TCP connections (default 1). 2 or more adds serve threads that share the
-   * listening socket and do TLS, framing and socket writes for the connections they accept, so a seeder's serving
-   * spreads over cores. Ignored with the relay capability. See docs/ARCHITECTURE.md, "Serve threads".
+   * Event loops answering inbound TCP connections (default 1). 2 or more adds serve threads that listen on the
+   * same port (SO_REUSEPORT, a socket each) and do TLS, framing and socket writes for the connections they accept,
+   * so a seeder's serving spreads over cores. Ignored with the relay capability, and on platforms without a
+   * reuse-port build (Linux x64 has one; the log says so). See docs/ARCHITECTURE.md, "Serve threads".
    */
   serveThreads?: number;
   /** Threads of each hashing pool (fetcher's, index's). */

@@ -15,6 +15,18 @@ const { nodes, tmp } = nodeTestDirs('scp2p-serve-');
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
+/** Nothing accepts on the port any more (no serve thread left holding a socket on it). */
+function portRefuses(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const c = net.connect(port, '127.0.0.1');
+    c.once('connect', () => {
+      c.destroy();
+      resolve(false);
+    });
+    c.once('error', () => resolve(true));
+  });
+}
+
 describe('serve threads', () => {
   it('three downloaders fetch a file from a seeder serving on 3 event loops; bytes verified; stop frees the port', async () => {
     const src = tmp('scp2p-serve-src-');
@@ -54,15 +66,41 @@ describe('serve threads', () => {
     const port = Number(new URL(seeder.addresses()[0] as string).port);
     await seeder.stop();
     nodes.splice(nodes.indexOf(seeder), 1);
-    // Nothing accepts on the port any more (no serve thread left holding the socket).
-    const refused = await new Promise<boolean>((resolve) => {
-      const c = net.connect(port, '127.0.0.1');
-      c.once('connect', () => {
-        c.destroy();
-        resolve(false);
-      });
-      c.once('error', () => resolve(true));
-    });
-    expect(refused).toBe(true);
+    expect(await portRefuses(port)).toBe(true);
   });
+
+  it('start/stop cycles while sockets open and close in the same process: each cycle serves, then frees the port', async () => {
+    // Serve threads once shared the session's descriptor; a second close could then land on a number reused by
+    // another socket of the process. Churning sockets beside the cycles gives such reuse every chance.
+    const churn = net.createServer((s) => s.destroy()).listen(0, '127.0.0.1');
+    await new Promise((r) => churn.once('listening', r));
+    const churnPort = (churn.address() as net.AddressInfo).port;
+    let churning = true;
+    const churner = (async () => {
+      while (churning) {
+        await new Promise<void>((r) => {
+          const c = net.connect(churnPort, '127.0.0.1', () => c.destroy());
+          c.once('close', () => r());
+          c.once('error', () => r());
+        });
+      }
+    })();
+    try {
+      for (let cycle = 0; cycle < 5; cycle++) {
+        const seeder = await Node.start({ dataDir: tmp(), listen: { tcp: 0, quic: null }, host: '127.0.0.1', serveThreads: 3, actorMode: 'inline' });
+        const port = Number(new URL(seeder.addresses()[0] as string).port);
+        const peers = await Promise.all([0, 1, 2].map(() => Node.start({ dataDir: tmp(), listen: { tcp: 0, quic: null }, host: '127.0.0.1', actorMode: 'inline' })));
+        const answered = await Promise.all(peers.map((p) => p.connect(seeder.addresses()[0] as string, { timeoutMs: 10_000 }).then(() => true, () => false)));
+        expect(answered).toEqual([true, true, true]);
+        expect((await seeder.status()).serve?.threads).toBe(2);
+        await seeder.stop();
+        await Promise.all(peers.map((p) => p.stop()));
+        expect(await portRefuses(port), `cycle ${cycle}: the port still accepts after stop()`).toBe(true);
+      }
+    } finally {
+      churning = false;
+      await churner;
+      churn.close();
+    }
+  }, 120_000);
 });
