@@ -74,12 +74,21 @@ function guardWritesAfterClose(env: RootDatabase, db: Database<unknown, string>,
   }
 }
 
+/**
+ * The write's promise, followed: the count drops when it settles. The caller gets a promise that settles the
+ * same way, so a rejection nobody handles is still reported as before (the original is handled here).
+ */
 function counted(out: unknown): unknown {
   if (!out || typeof (out as PromiseLike<unknown>).then !== 'function') return out;
   writesInFlight++;
-  const done = (): void => {
-    writesInFlight--;
-  };
-  (out as PromiseLike<unknown>).then(done, done);
-  return out;
+  return (out as PromiseLike<unknown>).then(
+    (v) => {
+      writesInFlight--;
+      return v;
+    },
+    (err: unknown) => {
+      writesInFlight--;
+      throw err;
+    },
+  );
 }

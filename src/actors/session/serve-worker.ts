@@ -2,9 +2,9 @@
  * A serve thread (issue 8, multi-core seeding): a worker thread that accepts TLS connections on the session's
  * port (a socket of its own in the port's SO_REUSEPORT group, so the kernel spreads new connections over the
  * session's loop and the serve threads), runs the handshake, framing and TLS for them, and passes every request
- * to the session actor, which routes it to its owner exactly as for its own connections. The expensive per-byte work of serving — TLS
- * encryption, framing, socket writes — thus spreads over more event loops; chunk bytes reach this thread by
- * transfer, never by copy.
+ * to the session actor, which routes it to its owner exactly as for its own connections. The expensive per-byte
+ * work of serving — TLS encryption, framing, socket writes — thus spreads over more event loops; chunk bytes reach
+ * this thread by transfer, never by copy.
  *
  * These connections only answer: they never carry our requests, never become relay tunnels (serve threads run
  * only on nodes without the relay capability) and are not in the session's peer list. Each thread keeps its own

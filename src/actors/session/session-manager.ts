@@ -13,7 +13,6 @@
 import { ScpError } from '../../errors.js';
 import { bytesEqual, toHex } from '../../protocol/bytes.js';
 import { NonceTracker } from '../../protocol/handshake.js';
-import type { ActorLog } from '../runtime/actor-log.js';
 import type { RandomBytes } from '../../protocol/keys.js';
 import { publicKeyFromSeed } from '../../protocol/keys.js';
 import { nodeIdFromPubkey } from '../../protocol/ids.js';
@@ -28,6 +27,7 @@ import type { PeerRecord as ApiPeerRecord, RelayPeer } from '../../messages/sess
 import type { PeerRef, WireReply } from '../../messages/wire.js';
 import type { PeerDirectory } from '../runtime/actor-definition.js';
 import type { Clock, TimerHandle } from '../runtime/clock.js';
+import type { ActorLog } from '../runtime/actor-log.js';
 import type { Random } from '../runtime/random.js';
 import { parseBootstrapPeer } from './bootstrap.js';
 import { RelayedPeers } from './relayed-peers.js';

@@ -3,8 +3,8 @@
  * port, each owning its own descriptor; the kernel spreads new connections over them by the 4-tuple's hash.
  *
  * Why: serve threads used to accept from the session's own descriptor (Node 20 has no `reusePort` and no
- * `dup()`), so two handles owned one number and the second close could hit whatever reused it. A unit-test
- * process died that way in CI, silently. With a socket each, every close closes only its own.
+ * `dup()`), so two handles owned one number and the second close could hit whatever reused it in between. With
+ * a socket each, every close closes only its own.
  *
  * Node 20's `net` cannot set SO_REUSEPORT (`reusePort` arrived in 22.12), so the socket is made by the native
  * part of node-unix-socket (napi-rs; one npm package per platform, nothing built or downloaded at install) and
