@@ -126,6 +126,8 @@ export class DownloadJob {
   readonly #abort = new AbortController();
   readonly #inFlight = new Map<string, AbortController>();
   readonly #writes = new Set<Promise<void>>();
+  /** Chunks received and being hashed in the pool (their write, if they pass, starts when the hash is back). */
+  readonly #checks = new Set<Promise<void>>();
   readonly #peers = new Map<string, PeerAddr>();
   #stopMode: 'pause' | 'cancel' | undefined;
   #scheduler: SwarmScheduler | undefined;
@@ -687,7 +689,14 @@ export class DownloadJob {
       this.#writes.add(w);
     };
     if (typeof check === 'boolean') afterCheck(check);
-    else check.then(afterCheck, () => afterCheck(false));
+    else {
+      const checked = check.then(afterCheck, () => afterCheck(false));
+      this.#checks.add(checked);
+      const settled = (): void => {
+        this.#checks.delete(checked);
+      };
+      checked.then(settled, settled);
+    }
   }
 
   #input(input: Parameters<SwarmScheduler['handle']>[0]): void {
@@ -752,6 +761,10 @@ export class DownloadJob {
     this.#resting.clear();
     for (const c of this.#inFlight.values()) c.abort();
     this.#inFlight.clear();
+    // Chunks already received are still hashed, and written when they pass: a failed download keeps them for its
+    // resume instead of fetching them again (on a loaded machine the pool's first answers can come after the
+    // failure itself). Their writes join #writes before it is awaited.
+    await Promise.allSettled([...this.#checks]);
     await Promise.allSettled([...this.#writes]);
     if (this.#stopMode === 'cancel') {
       await this.#discardAll();

@@ -28,6 +28,8 @@ export interface FakeSeeder {
   /** After this many GET_CHUNK answers, every further one is "chunk not found". */
   failAfter: number;
   served: number;
+  /** Chunk answers on their way (a failure waits for them: on a real connection answers keep request order). */
+  answering: Set<Promise<unknown>>;
   /** Chunk indices asked for, in order. */
   asked: number[];
   hashAsks: number;
@@ -57,6 +59,7 @@ export function makeSeeder(behaviour: Behaviour = 'honest', opts: { latencyMs?: 
     latencyMs: opts.latencyMs ?? (behaviour === 'slow' ? 40 : 0),
     failAfter: opts.failAfter ?? Infinity,
     served: 0,
+    answering: new Set(),
     asked: [],
     hashAsks: 0,
   };
@@ -92,10 +95,19 @@ export function fakeNetwork(seeders: FakeSeeder[]): FakeNetwork {
     if (opts.signal.aborted) throw ScpError.aborted('request');
     if (type === MessageType.GET_CHUNK_HASHES) s.hashAsks++;
     if (type === MessageType.GET_CHUNK) {
-      if (s.served >= s.failAfter) throw ScpError.remote('chunk not found');
+      if (s.served >= s.failAfter) {
+        await Promise.allSettled([...s.answering]);
+        await new Promise((r) => setImmediate(r)); // and the downloader has taken them
+        throw ScpError.remote('chunk not found');
+      }
       s.served++;
     }
-    const { value } = unwrapTransfer(await s.service.handleWire({ from: DOWNLOADER, messageType: type, reqId: reqId++, payload }));
+    const answer = s.service.handleWire({ from: DOWNLOADER, messageType: type, reqId: reqId++, payload });
+    if (type === MessageType.GET_CHUNK) {
+      s.answering.add(answer);
+      void answer.finally(() => s.answering.delete(answer)).catch(() => undefined);
+    }
+    const { value } = unwrapTransfer(await answer);
     const reply = value as WireReply;
     if ('error' in reply) throw ScpError.remote(reply.error);
     if (type === MessageType.GET_CHUNK) {
