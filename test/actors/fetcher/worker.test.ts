@@ -149,53 +149,50 @@ describe('DownloadJob against in-memory seeders', () => {
     expect(r.peers.filter((p) => p.verified > 0).length).toBeGreaterThanOrEqual(2);
   });
 
-  it('resume: after an interrupted run only the missing chunks are fetched', async () => {
+  /**
+   * 16 chunks from a seeder that fails after serving 6, then the same download again from an honest one: the
+   * chunks the first run kept (its bitmap) and the second run's result.
+   */
+  async function interruptedThenResumed(id: string, verify?: (expected: Uint8Array, bytes: Uint8Array) => boolean | Promise<boolean>) {
     const c = await makeContent(16 * CHUNK_SIZE);
     const store = new DownloadStore(new MemoryKeyValue());
     const target = newTarget();
     await prepare(target);
     const flaky = makeSeeder('honest', { failAfter: 6 });
     await seedAll(c, [flaky]);
-    await expect(job(c, fakeNetwork([flaky]).request, [flaky.addr], { id: 'resume-1', store, target }).run()).rejects.toMatchObject({ code: 'NOT_FOUND' });
-    expect(new Set(flaky.asked).size).toBe(6);
-    const saved = ChunkBitmap.deserialise(store.bitmap('resume-1') as Uint8Array, 16);
-    const firstRun = new Set(saved.verified());
-    // The seeder answered 6 chunks before it failed (answers keep request order): all 6 are kept for the resume.
-    expect(firstRun.size).toBe(6);
+    await expect(job(c, fakeNetwork([flaky]).request, [flaky.addr], { id, store, target, ...(verify ? { verify } : {}) }).run()).rejects.toMatchObject({
+      code: 'NOT_FOUND',
+    });
+    const kept = new Set(ChunkBitmap.deserialise(store.bitmap(id) as Uint8Array, 16).verified());
     await expect(stat(target)).rejects.toThrow(); // nothing looks complete
     const good = makeSeeder();
     await seedAll(c, [good]);
-    const r = await job(c, fakeNetwork([good]).request, [good.addr], { id: 'resume-1', store, target }).run();
+    const second = await job(c, fakeNetwork([good]).request, [good.addr], { id, store, target }).run();
     await expectFile(target, c.data);
-    expect(r.fetchedChunks).toBe(16 - firstRun.size);
-    for (const i of good.asked) expect(firstRun.has(i)).toBe(false);
-    expect(store.bitmap('resume-1')).toBeUndefined();
+    expect(store.bitmap(id)).toBeUndefined();
+    return { kept, firstAsked: new Set(flaky.asked), secondAsked: good.asked, second };
+  }
+
+  it('resume: after an interrupted run only the missing chunks are fetched', async () => {
+    const r = await interruptedThenResumed('resume-1');
+    expect(r.firstAsked.size).toBe(6);
+    // The seeder answered 6 chunks before it failed (answers keep request order): all 6 are kept for the resume.
+    expect(r.kept).toEqual(r.firstAsked);
+    expect(r.second.fetchedChunks).toBe(10);
+    for (const i of r.secondAsked) expect(r.kept.has(i)).toBe(false);
   });
 
   it('resume: chunks still being hashed when the download fails are written and kept', async () => {
     // As with the hashing pool on a loaded machine: the answers are in, their hashes come back after the failure.
-    const c = await makeContent(16 * CHUNK_SIZE);
-    const store = new DownloadStore(new MemoryKeyValue());
-    const target = newTarget();
-    await prepare(target);
-    const flaky = makeSeeder('honest', { failAfter: 6 });
-    await seedAll(c, [flaky]);
     const slowVerify = async (expected: Uint8Array, bytes: Uint8Array): Promise<boolean> => {
       await new Promise((r) => setTimeout(r, 150));
       return bytesEqual(blake3(bytes), expected);
     };
-    await expect(job(c, fakeNetwork([flaky]).request, [flaky.addr], { id: 'resume-slow', store, target, verify: slowVerify }).run()).rejects.toMatchObject({
-      code: 'NOT_FOUND',
-    });
-    const saved = new Set(ChunkBitmap.deserialise(store.bitmap('resume-slow') as Uint8Array, 16).verified());
-    expect(saved).toEqual(new Set(flaky.asked));
-    expect(saved.size).toBe(6);
+    const r = await interruptedThenResumed('resume-slow', slowVerify);
+    expect(r.kept.size).toBe(6);
+    expect(r.kept).toEqual(r.firstAsked);
     // And they are on disk: the resume fetches only the other 10 and the file is right.
-    const good = makeSeeder();
-    await seedAll(c, [good]);
-    const r = await job(c, fakeNetwork([good]).request, [good.addr], { id: 'resume-slow', store, target }).run();
-    await expectFile(target, c.data);
-    expect(r.fetchedChunks).toBe(10);
+    expect(r.second.fetchedChunks).toBe(10);
   });
 
   it('a provider that vanishes mid-download is replaced by one found on a later look (no resume needed)', async () => {
