@@ -186,6 +186,27 @@ describe('TLS transport', () => {
     await l.close({ destroyConnections: true });
   });
 
+  it('our listener chooses AES-128-GCM whenever the client offers it, whatever the client prefers', async () => {
+    // node:tls servers pick by their own order among what the client offers (so that is where the choice is made;
+    // our dials list the same order for servers that take the client's, as rustls does).
+    const l = await echoListener(t);
+    const cipherFrom = async (ciphers?: string): Promise<string> => {
+      const s = tls.connect({ host: '127.0.0.1', port: l.address.port, rejectUnauthorized: false, ...(ciphers ? { ciphers } : {}) });
+      await new Promise<void>((r) => s.once('secureConnect', r));
+      const name = s.getCipher().name;
+      s.destroy();
+      return name;
+    };
+    try {
+      expect(await cipherFrom()).toBe('TLS_AES_128_GCM_SHA256'); // node:tls defaults: AES-256 first
+      expect(await cipherFrom('TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_GCM_SHA256')).toBe('TLS_AES_128_GCM_SHA256');
+      expect(await cipherFrom('TLS_CHACHA20_POLY1305_SHA256:TLS_AES_256_GCM_SHA384')).toBe('TLS_AES_256_GCM_SHA384');
+      expect(await cipherFrom('TLS_CHACHA20_POLY1305_SHA256')).toBe('TLS_CHACHA20_POLY1305_SHA256');
+    } finally {
+      await l.close({ destroyConnections: true });
+    }
+  });
+
   it('dial times out against a server that never finishes the TLS handshake', async () => {
     const accepted = new Set<net.Socket>();
     const mute = net.createServer((s) => accepted.add(s));
