@@ -103,4 +103,16 @@ describe('serve threads', () => {
       churn.close();
     }
   }, 120_000);
+
+  it('a second node asked for a port a node with serve threads holds is refused, not let into its group', async () => {
+    const first = await Node.start({ dataDir: tmp(), listen: { tcp: 0, quic: null }, host: '127.0.0.1', serveThreads: 2, actorMode: 'inline' });
+    nodes.push(first);
+    const port = Number(new URL(first.addresses()[0] as string).port);
+    await expect(Node.start({ dataDir: tmp(), listen: { tcp: port, quic: null }, host: '127.0.0.1', serveThreads: 2, actorMode: 'inline' })).rejects.toThrow(/EADDRINUSE/);
+    // The first node still serves on it.
+    const peer = await Node.start({ dataDir: tmp(), listen: { tcp: 0, quic: null }, host: '127.0.0.1', actorMode: 'inline' });
+    nodes.push(peer);
+    await peer.connect(first.addresses()[0] as string, { timeoutMs: 10_000 });
+    expect((await peer.peers()).some((p) => p.nodeId === first.id.nodeId)).toBe(true);
+  });
 });

@@ -25,7 +25,7 @@ export async function startListeners(
   tcp: {
     /** Asked before the TLS handshake of each inbound TCP connection (the per-IP accept budget). */
     admit?: (remote: TransportAddress) => boolean;
-    /** Bind with SO_REUSEPORT (serve threads then bind the same port: transport/reuse-port.ts). */
+    /** Bind with SO_REUSEPORT, starting a group serve threads then join (transport/reuse-port.ts). */
     reusePort?: boolean;
   } = {},
 ): Promise<BoundListeners> {
@@ -34,7 +34,7 @@ export async function startListeners(
   try {
     if (typeof listen.tcp === 'number') {
       const { admit, reusePort } = tcp;
-      out.tcp = await transports.tcp.listen({ host, port: listen.tcp, ...(admit ? { admit } : {}), ...(reusePort ? { reusePort } : {}) }, (c) => onConnection(c, 'tcp'));
+      out.tcp = await transports.tcp.listen({ host, port: listen.tcp, ...(admit ? { admit } : {}), ...(reusePort ? { reusePort: 'new' as const } : {}) }, (c) => onConnection(c, 'tcp'));
     }
     if (typeof listen.quic === 'number') {
       out.quic = await transports.quic().listen({ host, port: listen.quic }, (c) => onConnection(c, 'quic'));

@@ -113,7 +113,7 @@ async function main(): Promise<void> {
 
   const transport = new TlsTransport();
   const admit = (remote: { host: string }): boolean => budget.admit(remote.host, Date.now());
-  const listener = await transport.listen({ host: data.host, port: data.port, reusePort: true, admit }, (conn) => {
+  const listener = await transport.listen({ host: data.host, port: data.port, reusePort: 'join', admit }, (conn) => {
     const pc = new PeerConnection(
       nextConn++,
       conn,

@@ -15,7 +15,7 @@
  * so another user's process cannot join ours and take connections.
  */
 import { createRequire } from 'node:module';
-import { isIP } from 'node:net';
+import { createServer, isIP } from 'node:net';
 import { ScpError } from '../../../errors.js';
 
 /** The one function of the native binding we use (node-unix-socket's js/socket.ts calls it the same way). */
@@ -69,4 +69,18 @@ export function reusePortFd(host: string, port: number): number {
     }
   }
   throw ScpError.io(`cannot bind a reuse-port listener on ${host || '*'}:${port}: ${(last as Error).message}`, last);
+}
+
+/**
+ * Rejects with the plain listen's error (EADDRINUSE) when something holds `host:port` already: a socket with
+ * SO_REUSEPORT binds beside another one of the same user instead of failing, so a second node started on a node's
+ * port would share its connections. Checked with a plain bind, closed at once (a node starting in the moment
+ * between the check and our bind could still slip in; two nodes racing for one port at the same millisecond).
+ */
+export async function assertPortFree(host: string, port: number): Promise<void> {
+  const probe = createServer();
+  await new Promise<void>((resolve, reject) => {
+    probe.once('error', reject);
+    probe.listen({ host: host === '' ? undefined : host, port, exclusive: true }, () => probe.close(() => resolve()));
+  });
 }

@@ -7,7 +7,7 @@ import * as tls from 'node:tls';
 import type { AddressInfo, Socket } from 'node:net';
 import { ScpError } from '../../../errors.js';
 import { processCertificate, type SelfSignedCertificate } from './certs.js';
-import { reusePortFd } from './reuse-port.js';
+import { assertPortFree, reusePortFd } from './reuse-port.js';
 import { dialGuard, normalizeHost } from './dial-guard.js';
 import type {
   CloseInfo,
@@ -405,6 +405,7 @@ export class TlsTransport implements Transport {
         if (!admit({ host: normalizeHost(socket.remoteAddress ?? ''), port: socket.remotePort ?? 0 })) socket.destroy();
       });
     }
+    if (opts.reusePort === 'new' && opts.port !== 0) await assertPortFree(opts.host, opts.port);
     // The server owns the descriptor from here: it closes it on close and when listen() fails.
     const fd = opts.reusePort ? reusePortFd(opts.host, opts.port) : undefined;
     await new Promise<void>((resolve, reject) => {

@@ -99,8 +99,11 @@ export interface ListenOptions {
   /**
    * TCP only: bind with SO_REUSEPORT, so other listeners with it (serve threads) can bind this same host and port,
    * each with a socket of its own; the kernel spreads new connections over them (transport/reuse-port.ts).
+   * 'new' starts a group and, like a plain listen, fails with EADDRINUSE when anything holds the port already
+   * (another node of the same user with serve threads would otherwise join its group silently); 'join' binds
+   * into the group a 'new' listener of this process started.
    */
-  reusePort?: boolean;
+  reusePort?: 'new' | 'join';
   /**
    * Asked for every inbound connection as soon as it is accepted, before any transport handshake is spent on it
    * (TLS: the raw TCP socket); false destroys it at once. The session's per-IP accept budget (abuse-guard.ts).

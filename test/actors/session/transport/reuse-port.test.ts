@@ -14,20 +14,22 @@ describe.skipIf(!supported)('reuse-port listeners', () => {
   it('two listeners share one port; each takes connections; closing one leaves the other serving', async () => {
     const t = new TlsTransport();
     const got = [0, 0];
-    const a = await t.listen({ host: '127.0.0.1', port: 0, reusePort: true }, (c) => {
+    const a = await t.listen({ host: '127.0.0.1', port: 0, reusePort: 'new' }, (c) => {
       got[0]!++;
       c.destroy();
     });
     let b: Listener | undefined;
     try {
       const port = a.address.port;
-      b = await t.listen({ host: '127.0.0.1', port, reusePort: true }, (c) => {
+      b = await t.listen({ host: '127.0.0.1', port, reusePort: 'join' }, (c) => {
         got[1]!++;
         c.destroy();
       });
       expect(b.address.port).toBe(port);
-      // A listener without SO_REUSEPORT cannot bind the port the group holds.
+      // A listener without SO_REUSEPORT cannot bind the port the group holds, and neither can one that would
+      // start a group of its own there (a second node on this node's port).
       await expect(t.listen({ host: '127.0.0.1', port }, () => {})).rejects.toThrow(/EADDRINUSE/);
+      await expect(t.listen({ host: '127.0.0.1', port, reusePort: 'new' }, () => {})).rejects.toThrow(/EADDRINUSE/);
 
       // Each client stays open until its server side has seen the handshake end, then goes.
       const dialAll = async (n: number, want: number): Promise<void> => {
