@@ -399,11 +399,7 @@ export class SessionManager {
       const target: PeerAddr = { ip: a.ip, port: a.port, transport: a.transport, pubkeyHint: key };
       let conn: Connection | undefined;
       try {
-        const transport = target.transport === 'quic' ? this.#quicTransport() : this.#tls;
-        conn = await transport.dial(
-          { host: target.ip, port: target.port },
-          { timeoutMs: DIAL_TIMEOUT_MS, localHost: dialSource(this.#init.host, target.ip, this.#init.outgoingAddress) },
-        );
+        conn = await this.#dialAddr(target, DIAL_TIMEOUT_MS);
         const probe = this.#adopt(conn, 'initiator', target);
         try {
           await probe.established;
@@ -709,13 +705,9 @@ export class SessionManager {
     }
     const idKey = addr.pubkeyHint ? toHex(addr.pubkeyHint) : key;
     const p = (async () => {
-      const transport = addr.transport === 'quic' ? this.#quicTransport() : this.#tls;
       let conn: Connection;
       try {
-        conn = await transport.dial(
-          { host: addr.ip, port: addr.port },
-          { timeoutMs: Math.min(timeoutMs ?? DIAL_TIMEOUT_MS, DIAL_TIMEOUT_MS), localHost: dialSource(this.#init.host, addr.ip, this.#init.outgoingAddress) },
-        );
+        conn = await this.#dialAddr(addr, Math.min(timeoutMs ?? DIAL_TIMEOUT_MS, DIAL_TIMEOUT_MS));
       } catch (err) {
         this.#db.recordDialFailure(addr, this.#c.now());
         this.#estimator.recordFailure(idKey, addr.transport, this.#c.now());
@@ -887,6 +879,12 @@ export class SessionManager {
         },
         () => pc.respond(req.id, { error: INTERNAL_TEXT }),
       );
+  }
+
+  /** A raw dial on the address's transport, leaving from the address `dialSource` picks. */
+  #dialAddr(addr: PeerAddr, timeoutMs: number): Promise<Connection> {
+    const transport = addr.transport === 'quic' ? this.#quicTransport() : this.#tls;
+    return transport.dial({ host: addr.ip, port: addr.port }, { timeoutMs, localHost: dialSource(this.#init.host, addr.ip, this.#init.outgoingAddress) });
   }
 
   /**
