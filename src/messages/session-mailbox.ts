@@ -23,12 +23,17 @@ export interface ServeStats {
   threads: number;
   connections: number;
   requests: number;
+  /** Slots of the shared receive slab held by chunk answers (runtime/shared-chunk-slab.ts): 0 while no download runs. */
+  slabSlotsInUse: number;
 }
 
 export interface SessionMailbox extends CommonMailbox {
   peers: { req: object; reply: PeerRecord[] };
-  /** Chunk buffers a caller of `request` is done with, moved back for reuse (no reply needed; see runtime/chunk-buffer-pool.ts). */
-  recycleBuffers: { req: { buffers: ArrayBuffer[] }; reply: void };
+  /**
+   * Chunk buffers a caller of `request` is done with, moved back for reuse (no reply needed; see
+   * runtime/chunk-buffer-pool.ts), and shared-slab slots by the byte offset of a view it held (shared-chunk-slab.ts).
+   */
+  recycleBuffers: { req: { buffers: ArrayBuffer[]; slabOffsets?: number[] }; reply: void };
   /** Serve threads (NodeConfig.serveThreads): how many run, their open connections, requests they passed on. */
   serveStats: { req: object; reply: ServeStats };
   /** The URLs peers can dial, e.g. ['tcp://127.0.0.1:7001', 'quic://127.0.0.1:7000']. */

@@ -102,7 +102,8 @@ export class FrameReader {
    */
   /**
    * @param allocBody where a frame body that arrives split across slices is assembled: a buffer of its own per
-   *   frame (default `new Uint8Array(len)`), or a view of length `len` at offset 0 of a recycled one.
+   *   frame (default `new Uint8Array(len)`), or a view of length `len` of a recycled one. `bulk`: `eagerBody` said
+   *   yes (the expected answer to a chunk request).
    */
   /**
    * @param eagerBody a large frame (above 64 KiB) for which this says yes gets its body at once instead of after
@@ -111,7 +112,7 @@ export class FrameReader {
   constructor(
     readonly maxFrameBytes: number = MAX_ENVELOPE_FRAME_BYTES,
     readonly what = 'frame',
-    private readonly allocBody: (len: number) => Uint8Array = (len) => new Uint8Array(len),
+    private readonly allocBody: (len: number, bulk: boolean) => Uint8Array = (len) => new Uint8Array(len),
     private readonly eagerBody?: (len: number) => boolean,
   ) {
     if (!Number.isInteger(maxFrameBytes) || maxFrameBytes < 0 || maxFrameBytes > 0xffff_ffff) {
@@ -169,20 +170,31 @@ export class FrameReader {
       } else if (n - i >= len) {
         this.ready.push(transient ? copyOf(chunk, i, i + len) : chunk.subarray(i, i + len));
         i += len;
-      } else if (len <= EAGER_BODY_BYTES || this.eagerBody?.(len)) {
-        this.body = this.allocBody(len);
-        ownedBodies.add(this.body.buffer);
-        this.bodyFill = 0;
+      } else if (len <= EAGER_BODY_BYTES) {
+        this.startBody(this.allocBody(len, false));
+      } else if (this.eagerBody?.(len)) {
+        this.startBody(this.allocBody(len, true));
       } else {
         this.pendingLen = len;
       }
     }
   }
 
+  private startBody(body: Uint8Array): void {
+    this.own(body);
+    this.body = body;
+    this.bodyFill = 0;
+  }
+
+  /** Bodies in shared memory belong to whoever lent it (allocBody's owner), never to claimFrameBuffer. */
+  private own(body: Uint8Array): void {
+    if (body.buffer instanceof ArrayBuffer) ownedBodies.add(body.buffer);
+  }
+
   /** Allocates the exact body of the pending frame and copies the slices received so far into it. */
   private commitBody(): void {
-    const body = this.allocBody(this.pendingLen);
-    ownedBodies.add(body.buffer);
+    const body = this.allocBody(this.pendingLen, false);
+    this.own(body);
     let fill = 0;
     for (const p of this.pieces) {
       body.set(p, fill);
@@ -262,6 +274,20 @@ export class FrameReader {
   /** Complete frames waiting to be pulled. */
   get readyCount(): number {
     return this.ready.length - this.readyHead;
+  }
+
+  /**
+   * Empties the reader of what it holds (the body being assembled, frames not pulled) and returns those bodies:
+   * a stream given up on hands memory lent by `allocBody` back this way.
+   */
+  discard(): Uint8Array[] {
+    const out = this.ready.slice(this.readyHead);
+    if (this.body !== undefined) out.push(this.body);
+    this.ready = [];
+    this.readyHead = 0;
+    this.body = undefined;
+    this.bodyFill = 0;
+    return out;
   }
 
   /**

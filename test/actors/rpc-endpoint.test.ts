@@ -50,6 +50,33 @@ describe('rpc endpoint', () => {
     expect(client.pendingCount).toBe(0);
   });
 
+  it('onLateReply gets a reply that comes after a timeout or an abort, once; errors and other calls are not passed', async () => {
+    const clock = new ManualClock();
+    const releases: Array<(v: unknown) => void> = [];
+    const fails: Array<() => void> = [];
+    const { client } = pair((b) => new Promise((res, rej) => (b.type === 'fail' ? fails.push(() => rej(ScpError.notFound('gone'))) : releases.push(res))), clock);
+    const late: unknown[] = [];
+    const onLateReply = (v: unknown): void => void late.push(v);
+    const ac = new AbortController();
+    const timedOut = client.request({ type: 'a' }, { timeoutMs: 100, onLateReply });
+    const aborted = client.request({ type: 'b' }, { signal: ac.signal, onLateReply });
+    const failed = client.request({ type: 'fail' }, { timeoutMs: 100, onLateReply });
+    const plain = client.request({ type: 'c' }, { timeoutMs: 100 });
+    while (releases.length < 3 || fails.length < 1) await new Promise((r) => setTimeout(r, 1));
+    clock.advance(100);
+    ac.abort();
+    for (const p of [timedOut, aborted, failed, plain]) await expect(p).rejects.toMatchObject({ code: expect.stringMatching(/TIMEOUT|ABORTED/) });
+    releases.forEach((r, i) => r(`late-${i}`));
+    fails[0]!();
+    await new Promise((r) => setTimeout(r, 20));
+    expect(late.sort()).toEqual(['late-0', 'late-1']); // 'c' had no onLateReply; the error reply carries no value
+    const answered = client.request({ type: 'd' }, { timeoutMs: 100, onLateReply });
+    while (releases.length < 4) await new Promise((r) => setTimeout(r, 1));
+    releases[3]!('on time');
+    await expect(answered).resolves.toBe('on time');
+    expect(late).toHaveLength(2); // an answer in time goes to the caller only
+  });
+
   it('honours an AbortSignal', async () => {
     const { client } = pair(() => new Promise(() => {}));
     const ac = new AbortController();

@@ -63,5 +63,7 @@ describe('a corrupt-chunk seeder in the swarm', () => {
     expect(liarChunks).toBeGreaterThan(0); // it was in the swarm...
     expect(liarChunks).toBeLessThanOrEqual(3 + 8); // ...and banned after 3 bad chunks (plus what was already in flight)
     expect(fs.readdirSync(path.dirname(out))).toEqual(['file.bin']); // no partial file or bitmap left behind
+    // Corrupt chunks were received into the shared slab like the rest; rejected, their slots went back all the same.
+    await expect.poll(async () => (await b.status()).serve?.slabSlotsInUse, { timeout: 5_000 }).toBe(0);
   }, 90_000);
 });

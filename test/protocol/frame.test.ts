@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ProtocolError, ScpError } from '../../src/errors.js';
 import { encodeFrame, FrameReader, HANDSHAKE_MAX_BYTES, MAX_ENVELOPE_FRAME_BYTES } from '../../src/protocol/index.js';
+import { claimFrameBuffer } from '../../src/protocol/frame.js';
 
 const concat = (parts: Uint8Array[]): Uint8Array => Uint8Array.from(parts.flatMap((p) => [...p]));
 
@@ -211,5 +212,41 @@ describe('FrameReader direct reads (writable / wrote)', () => {
     r.push(big.subarray(1000), true);
     expect(r.pull()).toEqual(Uint8Array.of(1, 2, 3));
     expect(Buffer.compare(r.pull() as Uint8Array, new Uint8Array(200_000).fill(9))).toBe(0);
+  });
+
+  it('tells the allocator which bodies are an expected bulk answer; shared bodies are never claimable; discard hands back what it holds', () => {
+    const asked: Array<[number, boolean]> = [];
+    const shared = new SharedArrayBuffer(1 << 20);
+    const r = new FrameReader(
+      MAX_ENVELOPE_FRAME_BYTES,
+      'frame',
+      (len, bulk) => {
+        asked.push([len, bulk]);
+        return bulk ? new Uint8Array(shared, 0, len) : new Uint8Array(len);
+      },
+      (len) => len === 200_000,
+    );
+    const small = encodeFrame(new Uint8Array(30_000).fill(1));
+    const bulk = encodeFrame(new Uint8Array(200_000).fill(2));
+    const other = encodeFrame(new Uint8Array(150_000).fill(3));
+    for (const f of [small, bulk, other]) for (let o = 0; o < f.length; o += 16_384) r.push(f.subarray(o, o + 16_384));
+    expect(asked).toEqual([
+      [30_000, false],
+      [200_000, true],
+      [150_000, false], // not expected: allocated once half had arrived
+    ]);
+    const [a, b, c] = [r.pull()!, r.pull()!, r.pull()!];
+    expect(b.buffer).toBe(shared);
+    expect(claimFrameBuffer(a)).toBe(true);
+    expect(claimFrameBuffer(b)).toBe(false); // the lender's memory: moving it would detach nothing and share everything
+    expect(claimFrameBuffer(c)).toBe(true);
+    // A frame in progress and frames not pulled come back from discard(), and the reader holds nothing after.
+    r.push(bulk);
+    r.push(bulk.subarray(0, 50_000));
+    const held = r.discard();
+    expect(held.map((f) => f.length)).toEqual([200_000, 200_000]);
+    expect(held[1]!.buffer).toBe(shared);
+    expect(r.readyCount).toBe(0);
+    expect(r.heldBytes).toBe(0);
   });
 });

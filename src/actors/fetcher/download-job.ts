@@ -33,7 +33,16 @@ import { PARTIAL_SUFFIX } from './safe-path.js';
 import { SwarmScheduler, type ChunkFailureReason, type PeerView, type SwarmSchedulerInit } from './swarm-scheduler.js';
 
 /** Sends one request to a peer and resolves with the response payload (session.request, or a fake). */
-export type PeerRequest = (peer: PeerAddr, type: number, payload: Uint8Array, opts: { timeoutMs: number; signal: AbortSignal }) => Promise<Uint8Array>;
+/**
+ * One request to a peer through the session. `onLateReply` gets an answer that arrives after the call was given up
+ * (timeout, abort), so the job can hand its memory back (a shared-slab slot) instead of losing it.
+ */
+export type PeerRequest = (
+  peer: PeerAddr,
+  type: number,
+  payload: Uint8Array,
+  opts: { timeoutMs: number; signal: AbortSignal; onLateReply?: (payload: Uint8Array) => void },
+) => Promise<Uint8Array>;
 
 export interface DownloadJobComponents {
   clock: Clock;
@@ -141,6 +150,10 @@ export class DownloadJob {
   #fetched = 0;
   /** The content digest built while chunks land (first attempt only; a retry re-hashes the file). */
   #prefix: PrefixHasher | undefined;
+  /** Chunks the digest holds ahead of its prefix, each with what to call once it lets go (see #onChunk). */
+  readonly #heldByDigest = new Map<Uint8Array, () => void>();
+  /** A chunk answer that came after its request was given up: its memory goes back (a slab slot, say). */
+  readonly #recycleLate = (payload: Uint8Array): void => this.#c.recycle?.(payload);
   #persisting: Promise<unknown> = Promise.resolve();
   #running: Promise<DownloadJobResult> | undefined;
   /** Peers resting after a rate-limit answer → the timer that brings them back. */
@@ -235,7 +248,7 @@ export class DownloadJob {
         chunkCount: hashes.length,
         has: (i) => bitmap.has(i),
         read: (i) => writer.readBack(i),
-        ...(this.#c.recycle ? { release: this.#c.recycle } : {}),
+        release: (b) => this.#digestReleased(b),
       });
       for (let attempt = 0; ; attempt++) {
         await this.#swarm(bitmap, providers);
@@ -245,6 +258,7 @@ export class DownloadJob {
         } catch (err) {
           const bad = err instanceof ScpError && err.code === 'VERIFY_FAILED' ? (err.details?.badChunks as number[] | undefined) : undefined;
           if (!bad || bad.length === 0 || attempt >= MAX_FINALIZE_RETRIES) throw err;
+          this.#prefix?.dispose();
           this.#prefix = undefined;
           for (const i of bad) bitmap.clear(i);
           await this.#persistBitmap(bitmap);
@@ -431,7 +445,11 @@ export class DownloadJob {
     const last = this.#hashes.length - 1;
     const ask = async (peer: PeerAddr): Promise<{ index: number; bytes: Uint8Array }> => {
       const bytes = await this.#getChunk(peer, last);
-      if (bytes.length > 0 && (await this.#verify(this.#hashes[last] as Uint8Array, bytes))) return { index: last, bytes: bytes.slice() };
+      try {
+        if (bytes.length > 0 && (await this.#verify(this.#hashes[last] as Uint8Array, bytes))) return { index: last, bytes: bytes.slice() };
+      } finally {
+        this.#c.recycle?.(bytes); // kept as a copy of its own: the received memory (a slab slot, say) goes back
+      }
       this.#c.penalise?.(peer, 'corrupt-chunk');
       throw ScpError.verifyFailed('last chunk failed verification');
     };
@@ -602,6 +620,7 @@ export class DownloadJob {
     const sent = this.#c.request(peer, MessageType.GET_CHUNK, getChunkCodec.encode({ contentId: this.#init.contentId, chunkIndex: index }), {
       timeoutMs,
       signal: ctl.signal,
+      onLateReply: this.#recycleLate,
     });
     sent.then(
       (payload) => this.#onChunk(peerKey, index, payload, ctl),
@@ -636,38 +655,53 @@ export class DownloadJob {
     const key = reqKey(peerKey, index);
     if (this.#inFlight.get(key) === ctl) this.#inFlight.delete(key);
     const s = this.#scheduler as SwarmScheduler;
-    if (ctl.signal.aborted || this.#stopMode || !s.isOutstanding(peerKey, index)) return;
+    // Every answer not handed to the writer goes back at once: its memory may be a slot the session lent.
+    const drop = (): void => this.#c.recycle?.(payload);
+    if (ctl.signal.aborted || this.#stopMode || !s.isOutstanding(peerKey, index)) return drop();
     let bytes: Uint8Array;
     try {
       const msg = decodeResponsePayload(MessageType.GET_CHUNK, payload);
       if (msg.chunkIndex !== index || !bytesEqual(msg.contentId, this.#init.contentId)) throw new Error('echoed id or index differs');
       bytes = msg.bytes;
     } catch {
+      drop();
       this.#input({ type: 'chunkFailed', peer: peerKey, chunkIndex: index, reason: 'protocol' });
       return;
     }
     const expectedLen = Math.min(CHUNK_SIZE, this.#size - index * CHUNK_SIZE);
     const check = bytes.length === expectedLen ? this.#verify(this.#hashes[index] as Uint8Array, bytes) : false;
     const afterCheck = (ok: boolean): void => {
-      if (this.#stopMode || s !== this.#scheduler) return;
+      if (this.#stopMode || s !== this.#scheduler) return drop();
       if (!ok) {
+        drop();
         this.#input({ type: 'chunkFailed', peer: peerKey, chunkIndex: index, reason: 'bad-hash' });
         return;
       }
       if (s.isVerified(index)) {
+        drop();
         this.#input({ type: 'chunkVerified', peer: peerKey, chunkIndex: index });
         return;
       }
-      // The content digest takes the chunk as soon as the writer holds its own copy (a direct write's slot), in
-      // arrival order: waiting for the write would feed it in the order the disk finished, and every chunk more
-      // than 16 out of order is read back from the file later. A failed write fails the download, digest and all.
+      // The content digest takes the chunk now, in arrival order and while it is still in cache: after the write it
+      // would come in the order the disk finished (every chunk more than 16 out of order is read back from the file
+      // later) and be read from memory again. A failed write fails the download, digest and all. The chunk's memory
+      // goes back once both the digest and the writer are done with it; the writer is when it has copied the chunk
+      // into an aligned slot of its own (onCopied) or, writing from the chunk itself (shared slab), when the write ends.
+      let holders = 2;
+      const letGo = (): void => {
+        if (--holders === 0) this.#c.recycle?.(bytes);
+      };
+      if (this.#prefix?.add(index, bytes) === false) this.#heldByDigest.set(bytes, letGo);
+      else letGo();
       let handed = false;
       const handOver = (): void => {
+        if (handed) return;
         handed = true;
-        if (this.#prefix?.add(index, bytes) !== false) this.#c.recycle?.(bytes);
+        letGo();
       };
       const w = (this.#writer as FileWriter).writeChunk(index, bytes, handOver).then(
         () => {
+          handOver();
           this.#writes.delete(w);
           this.#fetched++;
           if (this.#stopMode || s.finished || s !== this.#scheduler) {
@@ -676,12 +710,12 @@ export class DownloadJob {
             if (!s.bitmap.has(index)) s.bitmap.set(index);
             return;
           }
-          if (!handed) handOver();
           this.#input({ type: 'chunkVerified', peer: peerKey, chunkIndex: index });
           if (this.#flush.markDirty(this.#c.clock.now())) void this.#persistBitmap(s.bitmap);
           this.#init.onProgress?.({ bytesDone: this.bytesDone, bytesTotal: this.#size, peers: s.activePeers });
         },
         (err: unknown) => {
+          handOver();
           this.#writes.delete(w);
           this.#loop?.reject(fsError(err, 'writing', (this.#writer as FileWriter).partialPath)); // disk errors end the download
         },
@@ -742,6 +776,14 @@ export class DownloadJob {
     this.#timerAt = Infinity;
   }
 
+  /** The digest is done with a chunk it held: its memory goes back once the writer is done with it too. */
+  #digestReleased(bytes: Uint8Array): void {
+    const letGo = this.#heldByDigest.get(bytes);
+    this.#heldByDigest.delete(bytes);
+    if (letGo) letGo();
+    else this.#c.recycle?.(bytes);
+  }
+
   /** Serialised after the previous write, so bitmaps land in order. */
   #persistBitmap(bitmap: ChunkBitmap): Promise<unknown> {
     this.#flush.flushed();
@@ -766,6 +808,7 @@ export class DownloadJob {
     // failure itself). Their writes join #writes before it is awaited.
     await Promise.allSettled([...this.#checks]);
     await Promise.allSettled([...this.#writes]);
+    this.#prefix?.dispose();
     if (this.#stopMode === 'cancel') {
       await this.#discardAll();
       return;
@@ -786,6 +829,7 @@ export class DownloadJob {
     const payload = await this.#c.request(peer, MessageType.GET_CHUNK, getChunkCodec.encode({ contentId: this.#init.contentId, chunkIndex: index }), {
       timeoutMs: this.#init.requestTimeoutMs ?? 8_000,
       signal: this.#abort.signal,
+      onLateReply: this.#recycleLate,
     });
     const msg = decodeResponsePayload(MessageType.GET_CHUNK, payload);
     if (msg.chunkIndex !== index || !bytesEqual(msg.contentId, this.#init.contentId)) throw ScpError.badInput('echoed id or index differs');

@@ -16,6 +16,7 @@ import { bytesEqual } from '../../protocol/bytes.js';
 import { CHUNK_SIZE, chunkCountForSize } from '../../protocol/content.js';
 import { blake3Hasher, type Blake3Hasher } from '../../protocol/hash.js';
 import { directWriteSlots, O_DIRECT, type AlignedSlots } from './direct-io.js';
+import { directWritable } from '../runtime/shared-chunk-slab.js';
 import { fsError } from './fs-errors.js';
 import { PARTIAL_SUFFIX } from './safe-path.js';
 
@@ -191,6 +192,10 @@ export class FileWriter {
    * slot's copy (the caller may already have reused `bytes`). Other errors (ENOSPC, EIO) are the download's.
    */
   async #writeDirect(bytes: Uint8Array, start: number, onCopied: (() => void) | undefined): Promise<void> {
+    // A chunk received into the session's shared slab is already aligned (runtime/shared-chunk-slab.ts): written
+    // from there, no copy. If the kernel still refuses it (EINVAL) it takes the slot path below, which tells a
+    // file system without O_DIRECT from a misplaced buffer.
+    if (directWritable(bytes) && (await this.#writeDirectFrom(bytes, start))) return;
     const slots = this.#slots as AlignedSlots;
     const taken = slots.take();
     const slot = typeof taken === 'number' ? taken : await taken;
@@ -214,6 +219,25 @@ export class FileWriter {
       }
     } finally {
       slots.release(slot);
+    }
+  }
+
+  /** One direct write from the caller's memory; false when the kernel refused it (EINVAL) and nothing was written. */
+  async #writeDirectFrom(bytes: Uint8Array, start: number): Promise<boolean> {
+    const direct = this.#direct;
+    if (!direct) return false;
+    let done = 0;
+    try {
+      while (done < bytes.length) {
+        const { bytesWritten } = await direct.write(bytes, done, bytes.length - done, start + done);
+        if (bytesWritten <= 0) throw Object.assign(new Error('short write'), { code: 'EIO' });
+        done += bytesWritten;
+      }
+      return true;
+    } catch (err) {
+      // EINVAL, or the descriptor closed under us by a concurrent write that found O_DIRECT refused: the slot path decides.
+      if (done === 0 && ((err as NodeJS.ErrnoException).code === 'EINVAL' || this.#direct !== direct)) return false;
+      throw fsError(err, 'writing', this.partialPath);
     }
   }
 

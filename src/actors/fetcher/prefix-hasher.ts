@@ -86,6 +86,13 @@ export class PrefixHasher {
     return this.#digest;
   }
 
+  /** Gives back the chunks it holds and takes no more: the download stopped short of its digest. */
+  dispose(): void {
+    this.#error ??= new Error('prefix hasher disposed');
+    for (const b of this.#held.values()) this.#init.release?.(b);
+    this.#held.clear();
+  }
+
   #take(bytes: Uint8Array): void {
     const expected = Math.min(CHUNK_SIZE, this.#init.size - this.#next * CHUNK_SIZE);
     if (bytes.length !== expected) throw new Error(`chunk ${this.#next} has ${bytes.length} bytes, expected ${expected}`);
@@ -98,7 +105,7 @@ export class PrefixHasher {
     if (this.#pumping) return;
     const run = async (): Promise<void> => {
       try {
-        while (this.#next < this.#init.chunkCount) {
+        while (this.#next < this.#init.chunkCount && this.#error === undefined) {
           const held = this.#held.get(this.#next);
           if (held) {
             this.#held.delete(this.#next);

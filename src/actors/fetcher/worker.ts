@@ -63,9 +63,10 @@ export const actor: ActorDefinition<'fetcher'> = {
     });
     seeds.restore();
 
-    // Chunk buffers go back to the session's frame pool once written (runtime/chunk-buffer-pool.ts).
-    const recycler = new BufferRecycler((buffers) => {
-      ctx.peers.request('session', { type: 'recycleBuffers', buffers }, { timeoutMs: 5_000, transfer: buffers }).catch(() => undefined);
+    // Chunk buffers go back to the session's frame pool once written (runtime/chunk-buffer-pool.ts), slab slots
+    // by offset (runtime/shared-chunk-slab.ts).
+    const recycler = new BufferRecycler((buffers, slabOffsets) => {
+      ctx.peers.request('session', { type: 'recycleBuffers', buffers, slabOffsets }, { timeoutMs: 5_000, transfer: buffers }).catch(() => undefined);
     }, ctx.clock);
     const downloads = new DownloadManager(
       {
@@ -176,7 +177,7 @@ function sessionClient(ctx: ActorContext): SessionClient {
           const r = await ctx.peers.request(
             'session',
             { type: 'request', to, messageType: type, payload, timeoutMs },
-            { timeoutMs: timeoutMs + 2_000, signal: opts.signal },
+            { timeoutMs: timeoutMs + 2_000, signal: opts.signal, ...(opts.onLateReply ? { onLateReply: (r) => opts.onLateReply?.((r as { payload: Uint8Array }).payload) } : {}) },
           );
           return r.payload;
         } catch (err) {

@@ -8,7 +8,15 @@ export interface CallOptions {
   signal?: AbortSignal;
   timeoutMs?: number;
   transfer?: readonly ArrayBuffer[];
+  /**
+   * Gets the value of a successful reply that arrives after the call timed out or was aborted, instead of it being
+   * dropped: for values holding something the caller must hand back (a shared-slab slot, runtime/shared-chunk-slab.ts).
+   */
+  onLateReply?: (value: unknown) => void;
 }
+
+/** Calls given up on whose late replies are still wanted (onLateReply), oldest first; beyond this they are forgotten. */
+const MAX_ABANDONED = 4096;
 
 export type Serve = (body: { type: string }) => unknown;
 
@@ -18,6 +26,7 @@ interface Pending {
   timer: TimerHandle | undefined;
   signal: AbortSignal | undefined;
   onAbort: (() => void) | undefined;
+  onLateReply: ((value: unknown) => void) | undefined;
   what: string;
 }
 
@@ -33,6 +42,7 @@ export class RpcEndpoint {
   readonly #label: string;
   readonly #defaultTimeoutMs: number;
   readonly #pending = new Map<number, Pending>();
+  readonly #abandoned = new Map<number, (value: unknown) => void>();
   readonly #listener: (m: unknown) => void;
   #serve: Serve | undefined;
   #onOther: ((frame: { kind: string }) => void) | undefined;
@@ -74,13 +84,13 @@ export class RpcEndpoint {
     if (opts.signal?.aborted) return Promise.reject(ScpError.aborted(what));
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {
-      const p: Pending = { resolve, reject, timer: undefined, signal: opts.signal, onAbort: undefined, what };
+      const p: Pending = { resolve, reject, timer: undefined, signal: opts.signal, onAbort: undefined, onLateReply: opts.onLateReply, what };
       const timeoutMs = opts.timeoutMs ?? this.#defaultTimeoutMs;
       if (timeoutMs > 0 && Number.isFinite(timeoutMs)) {
-        p.timer = this.#clock.setTimeout(() => this.#settle(id, false, ScpError.timeout(what, timeoutMs)), timeoutMs);
+        p.timer = this.#clock.setTimeout(() => this.#giveUp(id, ScpError.timeout(what, timeoutMs)), timeoutMs);
       }
       if (opts.signal) {
-        p.onAbort = () => this.#settle(id, false, ScpError.aborted(what));
+        p.onAbort = () => this.#giveUp(id, ScpError.aborted(what));
         opts.signal.addEventListener('abort', p.onAbort, { once: true });
       }
       this.#pending.set(id, p);
@@ -93,9 +103,20 @@ export class RpcEndpoint {
     });
   }
 
-  /** Rejects every waiting caller (the other side crashed or was replaced). */
+  /** Rejects every waiting caller (the other side crashed or was replaced): no reply will come, late or not. */
   failPending(err: ScpError): void {
     for (const id of [...this.#pending.keys()]) this.#settle(id, false, err);
+    this.#abandoned.clear();
+  }
+
+  /** The caller stops waiting (timeout, abort); a reply may still come, for `onLateReply`. */
+  #giveUp(id: number, err: ScpError): void {
+    const late = this.#pending.get(id)?.onLateReply;
+    if (late) {
+      this.#abandoned.set(id, late);
+      if (this.#abandoned.size > MAX_ABANDONED) this.#abandoned.delete(this.#abandoned.keys().next().value as number);
+    }
+    this.#settle(id, false, err);
   }
 
   /** Stops listening, fails waiting callers with `err`, and closes the port. */
@@ -131,6 +152,12 @@ export class RpcEndpoint {
     if (this.#closedWith) return;
     if (frame.kind === 'reply') {
       const f = frame as Extract<RpcFrame, { kind: 'reply' }>;
+      const late = this.#abandoned.get(f.id);
+      if (late) {
+        this.#abandoned.delete(f.id);
+        if (f.ok) late(f.value);
+        return;
+      }
       if (f.ok) this.#settle(f.id, true, f.value);
       else this.#settle(f.id, false, errorFromWire(f.error));
       return;

@@ -61,6 +61,7 @@ import {
   type ConnectionInit,
   type ConnectionInput,
   type ConnectionLimits,
+  type FrameLoan,
   type ConnectionState,
   type Reply,
   type RequestResult,
@@ -123,6 +124,7 @@ export class ConnectionCore {
   #hsPendingEarly: Uint8Array[] = [];
 
   readonly #reader: FrameReader;
+  readonly #frameLoan: FrameLoan | null;
   #bufferedInbound = 0;
   #readPaused = false;
   /** When the envelope frame now partly received began (undefined: none pending); see `frameTimeoutMs`. */
@@ -155,7 +157,14 @@ export class ConnectionCore {
     this.limits = Object.freeze({ ...DEFAULT_CONNECTION_LIMITS, ...init.limits });
     this.#rateLimiter = components.rateLimiter ?? null;
     this.#abuse = components.abuse ?? null;
-    this.#reader = new FrameReader(MAX_ENVELOPE_FRAME_BYTES, 'envelope frame', components.allocFrame, (len) => this.#expectsBulk(len));
+    const alloc = components.allocFrame;
+    this.#frameLoan = components.frameLoan ?? null;
+    this.#reader = new FrameReader(
+      MAX_ENVELOPE_FRAME_BYTES,
+      'envelope frame',
+      alloc ? (len, bulk) => alloc(len, bulk && this.#outbound[0]?.responseType === MessageType.CHUNK_DATA) : undefined,
+      (len) => this.#expectsBulk(len),
+    );
     this.#rateLimit = init.rateLimit ?? true;
     this.#responderRequests = init.responderRequests ?? 'after-peer-pex';
     this.#requestsAllowed = init.role === 'initiator' || this.#responderRequests === 'always';
@@ -568,22 +577,32 @@ export class ConnectionCore {
     try {
       env = decodeEnvelope(frame);
     } catch (e) {
+      this.#frameLoan?.giveBack(frame);
       return this.#abort({ code: 'bad-envelope', peerFault: true, graceful: false, error: asProtocolError(e, 'Envelope') }, now);
     }
-    if ((env.flags & FLAG_RESPONSE) !== 0) return this.#onResponse(env, now);
+    if ((env.flags & FLAG_RESPONSE) !== 0) return this.#onResponse(env, frame, now);
+    if (this.#frameLoan?.lent(frame)) {
+      // A request where we expected a chunk: its handlers get memory of their own, the slot goes back now.
+      const own = frame.slice();
+      this.#frameLoan.giveBack(frame);
+      env = decodeEnvelope(own);
+    }
     this.#onRequest(env, now);
   }
 
-  #onResponse(env: Envelope, now: number): void {
+  /** Only a successful answer to a live request passes its frame on; lent memory is handed back otherwise. */
+  #onResponse(env: Envelope, frame: Uint8Array, now: number): void {
     const head = this.#outbound[0];
     if (head === undefined || head.frame !== undefined || head.reqId !== env.reqId) {
+      this.#frameLoan?.giveBack(frame);
       const why = head === undefined || head.frame !== undefined ? 'a response with no request outstanding' : `response req_id ${env.reqId}, expected ${head.reqId}`;
       return this.#abort({ code: 'unexpected-response', peerFault: true, graceful: false, error: new ProtocolError(why, 'Envelope.req_id') }, now);
     }
     this.#outbound.shift();
+    const errored = isError(env);
+    const expectedType = errored ? head.type : head.responseType;
+    const passed = head.abandonedAt === undefined && env.type === expectedType && !errored;
     if (head.abandonedAt === undefined) {
-      const errored = isError(env);
-      const expectedType = errored ? head.type : head.responseType;
       if (env.type !== expectedType) {
         this.#push({
           kind: 'request-failed',
@@ -594,6 +613,7 @@ export class ConnectionCore {
         this.#push({ kind: 'response', id: head.id, envelope: env, error: errored ? errorText(env) : undefined });
       }
     }
+    if (!passed) this.#frameLoan?.giveBack(frame);
     this.#maybeFinishClosing();
   }
 
@@ -647,6 +667,7 @@ export class ConnectionCore {
     const reason: CloseReason = { code: 'abuse', peerFault: true, graceful: true, error: new ProtocolError(`more than ${n} refused requests in a window: cut off`, 'connection') };
     this.#failAllOutbound(reason.error as ScpError);
     this.#inbound.length = 0;
+    this.#returnHeldFrames();
     this.#state = 'closed';
     this.#closeReason = reason;
     if (this.#outQueuedBytes > 0) {
@@ -748,6 +769,7 @@ export class ConnectionCore {
     const reason: CloseReason = { code: this.#closingCode, peerFault: false, graceful: true };
     this.#failAllOutbound(err);
     this.#inbound.length = 0;
+    this.#returnHeldFrames();
     this.#state = 'closed';
     this.#closeReason = reason;
     if (this.#outQueuedBytes > 0) {
@@ -762,9 +784,16 @@ export class ConnectionCore {
     this.#failAllOutbound(reason.error ?? ScpError.io(`connection closed (${reason.code})`));
     this.#inbound.length = 0;
     this.#dropQueue();
+    this.#returnHeldFrames();
     this.#state = 'closed';
     this.#closeReason = reason;
     this.#emitClose(reason);
+  }
+
+  /** Frames the reader still holds will never be read: lent memory goes back. */
+  #returnHeldFrames(): void {
+    if (!this.#frameLoan) return;
+    for (const f of this.#reader.discard()) this.#frameLoan.giveBack(f);
   }
 
   #dropQueue(): void {

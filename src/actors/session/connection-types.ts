@@ -102,6 +102,16 @@ export interface ConnectionInit {
   firstReqId?: number;
 }
 
+/**
+ * Frames assembled in lent memory go back to the lender when the connection passes them on to nobody: an
+ * envelope that fails to decode, an answer nobody waits for (or an error answer), a request (copied out first),
+ * frames still held when the connection closes. A successful answer passes on with its frame: its taker returns it.
+ */
+export interface FrameLoan {
+  lent(frame: Uint8Array): boolean;
+  giveBack(frame: Uint8Array): void;
+}
+
 export interface ConnectionComponents {
   /** CSPRNG for the handshake nonce and ephemeral key. */
   randomBytes: RandomBytes;
@@ -109,8 +119,13 @@ export interface ConnectionComponents {
   nonceTracker?: NonceTracker | null;
   /** Shared per-identity limiter (PROTOCOL.md §14). */
   rateLimiter?: RateLimiter | null;
-  /** Where large envelope frames are assembled (a recycling pool, see runtime/chunk-buffer-pool.ts); default: fresh buffers. */
-  allocFrame?: (len: number) => Uint8Array;
+  /**
+   * Where large envelope frames are assembled (a recycling pool, see runtime/chunk-buffer-pool.ts); default: fresh
+   * buffers. `chunkAnswer`: the frame is most likely the CHUNK_DATA answer to our oldest request.
+   */
+  allocFrame?: (len: number, chunkAnswer: boolean) => Uint8Array;
+  /** Memory allocFrame lends and wants back (runtime/shared-chunk-slab.ts); none = nothing is lent. */
+  frameLoan?: FrameLoan | null;
   /** Shared refusal counter and cool-down list (abuse-guard.ts); none = refusals are only answered. */
   abuse?: AbuseGuard | null;
 }

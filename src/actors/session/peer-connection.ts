@@ -14,6 +14,7 @@ import {
   ConnectionCore,
   type CloseReason,
   type ConnectionComponents,
+  type FrameLoan,
   type ConnectionEffect,
   type ConnectionInit,
   type ConnectionInput,
@@ -76,6 +77,7 @@ export class PeerConnection {
   #armedAt = Infinity;
   #closed = false;
   #closeReason: CloseReason | undefined;
+  readonly #frameLoan: FrameLoan | null;
   #settleEstablished!: (err?: Error) => void;
 
   constructor(id: number, conn: Connection, components: ConnectionComponents, init: ConnectionInit, hooks: PeerConnectionHooks, dialedAddr: PeerAddr | null) {
@@ -83,6 +85,7 @@ export class PeerConnection {
     this.conn = conn;
     this.dialedAddr = dialedAddr;
     this.#hooks = hooks;
+    this.#frameLoan = components.frameLoan ?? null;
     this.core = new ConnectionCore(components, init);
     this.established = new Promise<void>((resolve, reject) => {
       this.#settleEstablished = (err) => (err ? reject(err) : resolve());
@@ -297,7 +300,7 @@ export class PeerConnection {
         if (call) {
           if (e.error !== undefined) call.reject(ScpError.remote(e.error, { type: call.type }));
           else call.resolve(e.envelope.payload);
-        }
+        } else if (e.error === undefined) this.#frameLoan?.giveBack(e.envelope.payload); // the caller gave up (an error answer's frame went back in the core)
         this.#drainWaiting();
         return;
       }

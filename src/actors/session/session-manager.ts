@@ -23,7 +23,7 @@ import { decodeEnvelope, encodeEnvelope, isError, errorText } from '../../protoc
 import { relayRegisterCodec, relayRegisteredCodec, relayStreamCodec } from '../../protocol/relay-messages.js';
 import { REACHABILITY_MAX_ADDRS, ReachabilityExtMessageType, reachabilityProbeCodec, reachabilityResultCodec } from '../../protocol/reachability-ext.js';
 import type { NodeEvent } from '../../messages/node-events.js';
-import type { PeerRecord as ApiPeerRecord, RelayPeer } from '../../messages/session-mailbox.js';
+import type { PeerRecord as ApiPeerRecord, RelayPeer, ServeStats } from '../../messages/session-mailbox.js';
 import type { PeerRef, WireReply } from '../../messages/wire.js';
 import type { PeerDirectory } from '../runtime/actor-definition.js';
 import type { Clock, TimerHandle } from '../runtime/clock.js';
@@ -34,8 +34,9 @@ import { RelayedPeers } from './relayed-peers.js';
 import { ServeThreads, type ServeRequest } from './serve-threads.js';
 import { reusePortSupport } from './transport/reuse-port.js';
 import { ChunkBufferPool } from '../runtime/chunk-buffer-pool.js';
+import { SharedChunkSlab } from '../runtime/shared-chunk-slab.js';
 import { BufferRecycler } from '../runtime/buffer-recycler.js';
-import { DEFAULT_CONNECTION_LIMITS, type CloseReason, type ConnectionLimits } from './connection-core.js';
+import { DEFAULT_CONNECTION_LIMITS, type CloseReason, type ConnectionLimits, type FrameLoan } from './connection-core.js';
 import { AbuseGuard, AcceptBudget, IP_PENALTY_CODES } from './abuse-guard.js';
 import { addrUrl, closeListeners, selfPeerAddrs, startListeners, type BoundListeners, type ListenConfig } from './listeners.js';
 import { LanSocket } from './lan-socket.js';
@@ -109,6 +110,11 @@ const PEX_TIMEOUT_MS = 10_000;
 const DIAL_TIMEOUT_MS = 5_000;
 const WIRE_TIMEOUT_MS = 30_000;
 const INTERNAL_TEXT = 'internal error';
+/**
+ * Slots of the shared chunk slab (260 KiB each, touched only when used): a download holds up to 32 requests in
+ * flight, 16 chunks ahead of its content digest and the writes under way; beyond the slab answers take the copying path.
+ */
+const SLAB_SLOTS = 96;
 export const DEFAULT_MAX_CONNECTIONS = 1024;
 
 export class SessionManager {
@@ -124,9 +130,19 @@ export class SessionManager {
   /** Refusal allowance per identity; cut identities are refused at handshake for a cool-down. */
   readonly #abuse: AbuseGuard;
   #serve: ServeThreads | undefined;
-  /** Large frames (chunks) are assembled in recycled buffers the fetcher hands back (runtime/chunk-buffer-pool.ts). */
+  /**
+   * Large frames are assembled in recycled buffers the fetcher hands back (runtime/chunk-buffer-pool.ts); expected
+   * chunk answers in the shared slab first (runtime/shared-chunk-slab.ts: made on first use, and the fetcher
+   * writes a chunk from it with no copy).
+   */
   readonly #framePool = new ChunkBufferPool();
-  readonly #allocFrame = (len: number): Uint8Array => this.#framePool.take(len);
+  #slab: SharedChunkSlab | undefined;
+  readonly #allocFrame = (len: number, chunkAnswer: boolean): Uint8Array =>
+    (chunkAnswer ? (this.#slab ??= new SharedChunkSlab(SLAB_SLOTS)).take(len) : undefined) ?? this.#framePool.take(len);
+  readonly #frameLoan: FrameLoan = {
+    lent: (frame) => this.#slab?.owns(frame) === true,
+    giveBack: (frame) => this.#slab?.release(frame),
+  };
   /** CHUNK_DATA replies the fetcher moved to us: once the socket has taken one, its buffer goes back. */
   readonly #sentChunks = new WeakSet<ArrayBufferLike>();
   readonly #seedRecycler: BufferRecycler;
@@ -761,6 +777,7 @@ export class SessionManager {
         rateLimiter: this.#limiter,
         abuse: this.#abuse,
         allocFrame: this.#allocFrame,
+        frameLoan: this.#frameLoan,
       },
       {
         role,
@@ -918,13 +935,31 @@ export class SessionManager {
   }
 
   /** A request from a serve thread's connection: answered as #onInbound answers our own connections' requests. */
-  /** Chunk buffers the fetcher is done with (moved back to us, see runtime/chunk-buffer-pool.ts). */
-  recycleBuffers(buffers: readonly ArrayBuffer[]): void {
+  /**
+   * Chunk buffers the fetcher is done with (moved back to us, see runtime/chunk-buffer-pool.ts), and slab slots by
+   * the byte offset of a view it held (runtime/shared-chunk-slab.ts).
+   */
+  recycleBuffers(buffers: readonly ArrayBuffer[], slabOffsets: readonly number[] = []): void {
     this.#framePool.give(buffers);
+    for (const o of slabOffsets) this.#slab?.releaseOffset(o);
   }
 
-  serveStats(): { threads: number; connections: number; requests: number } {
-    return { threads: this.#serve?.threads ?? 0, connections: this.#serve?.connections ?? 0, requests: this.#servedRequests };
+  /** Memory of a request's answer that its taker must hand back (a slab slot), see `giveBackFrame`. */
+  lentFrame(view: Uint8Array): boolean {
+    return this.#frameLoan.lent(view);
+  }
+
+  giveBackFrame(view: Uint8Array): void {
+    this.#frameLoan.giveBack(view);
+  }
+
+  /** Slab slots out (with the fetcher, or being received): back to 0 once downloads end, else a leak. */
+  get slabInUse(): number {
+    return this.#slab?.inUse ?? 0;
+  }
+
+  serveStats(): ServeStats {
+    return { threads: this.#serve?.threads ?? 0, connections: this.#serve?.connections ?? 0, requests: this.#servedRequests, slabSlotsInUse: this.slabInUse };
   }
 
   async #routeServed(r: ServeRequest): Promise<WireReply> {

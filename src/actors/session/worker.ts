@@ -9,6 +9,7 @@ import type { ActorDefinition } from '../runtime/actor-definition.js';
 import { withTransfer } from '../runtime/transfer.js';
 import { ScpError } from '../../errors.js';
 import { claimFrameBuffer } from '../../protocol/frame.js';
+import { MessageType } from '../../protocol/registry.js';
 import { openEnvironment, subDatabase } from '../../store/environment.js';
 import type { Capabilities } from '../../protocol/peer-addr.js';
 import { loadNodeSeed } from './node-key.js';
@@ -74,7 +75,7 @@ export const actor: ActorDefinition<'session'> = {
       handlers: {
         peers: () => manager.peers(),
         serveStats: () => manager.serveStats(),
-        recycleBuffers: (req) => manager.recycleBuffers(req.buffers),
+        recycleBuffers: (req) => manager.recycleBuffers(req.buffers, req.slabOffsets),
         addresses: () => manager.addresses(),
         selfAddrs: () => manager.selfAddrs(),
         connect: (req) => manager.connect(req.addr, req.timeoutMs),
@@ -93,20 +94,21 @@ export const actor: ActorDefinition<'session'> = {
         tunnelRequest: async (req) => {
           const r = await manager.tunnelRequest(req.connId, req.messageType, req.payload, req.timeoutMs);
           if ('error' in r) return r;
-          const buf = new ArrayBuffer(r.payload.length);
-          const payload = new Uint8Array(buf);
-          payload.set(r.payload);
-          return withTransfer({ payload }, [buf]);
+          const payload = ownCopy(r.payload);
+          manager.giveBackFrame(r.payload);
+          return withTransfer({ payload }, [payload.buffer as ArrayBuffer]);
         },
         request: async (req) => {
           const r = await manager.request(req.to, req.messageType, req.payload, req.timeoutMs);
+          // A chunk answer in the shared slab goes as it is: the fetcher writes it from there and hands the slot back.
+          if (manager.lentFrame(r.payload) && req.messageType === MessageType.GET_CHUNK) return { payload: r.payload, from: r.from };
           // A large answer arrives in a frame body the reader assembled in a buffer of its own: move that, no copy.
           if (claimFrameBuffer(r.payload)) return withTransfer({ payload: r.payload, from: r.from }, [r.payload.buffer as ArrayBuffer]);
-          // Otherwise one copy into a buffer of its own, moved to the caller: never a view into a socket's (pooled) memory.
-          const buf = new ArrayBuffer(r.payload.length);
-          const payload = new Uint8Array(buf);
-          payload.set(r.payload);
-          return withTransfer({ payload, from: r.from }, [buf]);
+          // Otherwise one copy into a buffer of its own, moved to the caller: never a view into a socket's (pooled)
+          // memory, nor into a slot that goes back to the slab now.
+          const payload = ownCopy(r.payload);
+          manager.giveBackFrame(r.payload);
+          return withTransfer({ payload, from: r.from }, [payload.buffer as ArrayBuffer]);
         },
       },
       async stop() {
@@ -166,4 +168,11 @@ function seededBytes(random: Random): (n: number) => Uint8Array {
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null;
+}
+
+/** `bytes` copied into an ArrayBuffer of its own (to be moved to another thread). */
+function ownCopy(bytes: Uint8Array): Uint8Array {
+  const out = new Uint8Array(new ArrayBuffer(bytes.length));
+  out.set(bytes);
+  return out;
 }

@@ -8,6 +8,7 @@ import { AlignedSlots, directWriteSlots, O_DIRECT } from '../../../src/actors/fe
 import { FileWriter, openFile, type FileHandleLike, type OpenFile } from '../../../src/actors/fetcher/file-writer.js';
 import { PARTIAL_SUFFIX } from '../../../src/actors/fetcher/safe-path.js';
 import { TokenBucket } from '../../../src/actors/runtime/token-bucket.js';
+import { SharedChunkSlab } from '../../../src/actors/runtime/shared-chunk-slab.js';
 import { ManualClock } from '../../../src/actors/runtime/clock.js';
 import { createRandom } from '../../../src/actors/runtime/random.js';
 import { ScpError } from '../../../src/errors.js';
@@ -238,6 +239,33 @@ describe('FileWriter', () => {
       expect(err).toMatchObject({ code: 'IO', details: { errno: 'ENOSPC' } });
       await w.close();
       await expect(stat(target)).rejects.toMatchObject({ code: 'ENOENT' });
+    });
+
+    it.skipIf(O_DIRECT === undefined)('chunks in the shared slab are written from where they lie; a refusal there falls back to a copy', async () => {
+      const data = new Uint8Array(randomBytes(4 * CHUNK_SIZE));
+      const d = describeContent(data);
+      // Each chunk as the session's reader leaves it: the end of a CHUNK_DATA frame in a slab slot.
+      const slab = new SharedChunkSlab(4);
+      const inSlab = (i: number): Uint8Array => {
+        const frame = slab.take(CHUNK_SIZE + 57)!;
+        frame.subarray(57).set(chunkOf(data, i));
+        return frame.subarray(57);
+      };
+      for (const fault of [undefined, { code: 'EINVAL', after: 1 }]) {
+        const target = join(dir, `direct-slab-${fault ? 'refused' : 'ok'}.bin`);
+        const opened: number[] = [];
+        const w = await FileWriter.open({ targetPath: target, size: data.length, contentId: d.contentId, directWrites: true, open: recordingOpen(opened, fault) });
+        let copies = 0;
+        const chunks = [0, 1, 2, 3].map(inSlab);
+        await Promise.all(chunks.map((c, i) => w.writeChunk(i, c, () => copies++)));
+        // Written from the slab: no copy into an aligned slot. Refused (EINVAL): copied to a slot, which then finds
+        // the "file system" refuses O_DIRECT and writes through the page cache.
+        expect(copies).toBe(fault ? 3 : 0);
+        expect(w.directWrites).toBe(!fault);
+        await w.finalize();
+        expect(Buffer.compare(await readFile(target), data)).toBe(0);
+        for (const c of chunks) slab.release(c);
+      }
     });
 
     it.skipIf(O_DIRECT === undefined)('onCopied: once called, the caller may reuse its bytes — also when the direct write is then refused', async () => {
