@@ -74,4 +74,40 @@ describe('shared receive slab between loopback nodes', () => {
       }
     }
   }, 120_000);
+
+  it('a fetcher that crashes mid-download with chunks lent to it gets them reclaimed; the download resumes and completes', async () => {
+    const root = tmp();
+    const data = randomBytes(64 * MiB + 12_345);
+    const file = path.join(root, 'big.bin');
+    fs.writeFileSync(file, data);
+    const seeder = await Node.start({ dataDir: path.join(root, 'seeder'), listen: { tcp: 0, quic: null }, host: '127.0.0.1' });
+    nodes.push(seeder);
+    const pub = await seeder.publishFiles([file], { title: 'slab crash', visibility: 'private' });
+    const [item] = await seeder.listShareItems(pub.shareId);
+    await seeder.setLimits({ maxUploadBps: 16 * MiB }); // still running when the crash comes
+    const dl = await Node.start({ dataDir: path.join(root, 'dl'), listen: { tcp: 0, quic: null }, host: '127.0.0.1', bootstrap: seeder.addresses() });
+    nodes.push(dl);
+    const out = path.join(root, 'out', 'big.bin');
+    let lentAtCrash = 0;
+    const crashed = new Promise<void>((resolve) => {
+      const sub = dl.events$.subscribe((e) => {
+        if (e.type === 'DownloadProgress' && e.bytesDone > 8n * BigInt(MiB)) {
+          sub.unsubscribe();
+          void slotsOut(dl)
+            .then((n) => (lentAtCrash = n ?? 0))
+            .then(() => dl.debug.crashActor('fetcher', 'exit'))
+            .then(() => resolve());
+        }
+      });
+    });
+    // The call fails with the crash; the download resumes by itself once the fetcher is back.
+    const first = dl.downloadContent(item!.contentId, out, { peers: seeder.addresses() }).catch((e: unknown) => e);
+    await crashed;
+    await first;
+    await seeder.setLimits({ maxUploadBps: null });
+    await expect.poll(async () => (await dl.listDownloads()).find((d) => d.contentId === item!.contentId)?.state, { timeout: 60_000, interval: 200 }).toBe('completed');
+    expect(sha(fs.readFileSync(out))).toBe(sha(data));
+    expect(lentAtCrash).toBeGreaterThan(0);
+    await expect.poll(() => slotsOut(dl), { timeout: 5_000 }).toBe(0);
+  }, 120_000);
 });

@@ -48,6 +48,11 @@ export interface ActorInstance<A extends ActorName> {
   handlers: Handlers<A>;
   /** Graceful stop: flush and close. Not called on a crash. */
   stop?(): void | Promise<void>;
+  /**
+   * A peer's incarnation is gone (it crashed, or its channel was replaced by a new one): what this actor lent it
+   * and waits to get back will not come back (the session's chunk slab slots).
+   */
+  peerDown?(name: ActorName): void;
 }
 
 export interface ActorDefinition<A extends ActorName> {

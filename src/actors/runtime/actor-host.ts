@@ -63,7 +63,11 @@ export function runActorHost(
   };
 
   const addPeer = (name: ActorName, port: PortLike): void => {
-    peers.get(name)?.close(ScpError.actorUnavailable(name, 'its channel was replaced'));
+    const old = peers.get(name);
+    if (old) {
+      old.close(ScpError.actorUnavailable(name, 'its channel was replaced'));
+      instance?.peerDown?.(name);
+    }
     peers.set(name, new RpcEndpoint(port, { clock, label: name, serve: dispatch }));
   };
 
@@ -88,6 +92,7 @@ export function runActorHost(
       case 'peer-down':
         peers.get(f.name)?.close(ScpError.actorUnavailable(f.name, 'it crashed'));
         peers.delete(f.name);
+        instance?.peerDown?.(f.name);
         break;
       case 'crash':
         env.inject(f.mode);

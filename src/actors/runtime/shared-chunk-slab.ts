@@ -74,6 +74,11 @@ export class SharedChunkSlab {
   release(view: Uint8Array): void {
     if (this.owns(view)) this.releaseOffset(view.byteOffset);
   }
+
+  /** The slot index of a byte offset (for a borrower's ledger), or -1 outside the slab. */
+  slotOf(offset: number): number {
+    return Number.isInteger(offset) && offset >= 0 && offset < this.#mem.length ? Math.floor(offset / SLAB_SLOT_BYTES) : -1;
+  }
 }
 
 /**

@@ -34,7 +34,7 @@ import { RelayedPeers } from './relayed-peers.js';
 import { ServeThreads, type ServeRequest } from './serve-threads.js';
 import { reusePortSupport } from './transport/reuse-port.js';
 import { ChunkBufferPool } from '../runtime/chunk-buffer-pool.js';
-import { SharedChunkSlab } from '../runtime/shared-chunk-slab.js';
+import { SharedChunkSlab, SLAB_SLOT_BYTES } from '../runtime/shared-chunk-slab.js';
 import { BufferRecycler } from '../runtime/buffer-recycler.js';
 import { DEFAULT_CONNECTION_LIMITS, type CloseReason, type ConnectionLimits, type FrameLoan } from './connection-core.js';
 import { AbuseGuard, AcceptBudget, IP_PENALTY_CODES } from './abuse-guard.js';
@@ -137,6 +137,12 @@ export class SessionManager {
    */
   readonly #framePool = new ChunkBufferPool();
   #slab: SharedChunkSlab | undefined;
+  /**
+   * Slots lent to the fetcher's current incarnation, by index, and that incarnation's number: when it dies (peerDown)
+   * its slots come back here, since it never will hand them back; the thread is gone, so nothing reads them any more.
+   */
+  readonly #lentToFetcher = new Set<number>();
+  #fetcherEpoch = 0;
   readonly #allocFrame = (len: number, chunkAnswer: boolean): Uint8Array =>
     (chunkAnswer ? (this.#slab ??= new SharedChunkSlab(SLAB_SLOTS)).take(len) : undefined) ?? this.#framePool.take(len);
   readonly #frameLoan: FrameLoan = {
@@ -941,7 +947,36 @@ export class SessionManager {
    */
   recycleBuffers(buffers: readonly ArrayBuffer[], slabOffsets: readonly number[] = []): void {
     this.#framePool.give(buffers);
-    for (const o of slabOffsets) this.#slab?.releaseOffset(o);
+    for (const o of slabOffsets) {
+      const slab = this.#slab;
+      if (!slab || !this.#lentToFetcher.delete(slab.slotOf(o))) continue; // not lent (any more): a stale offset
+      slab.releaseOffset(o);
+    }
+  }
+
+  /** The fetcher incarnation now running (a request remembers it, see `lendToFetcher`). */
+  get fetcherEpoch(): number {
+    return this.#fetcherEpoch;
+  }
+
+  /**
+   * Lends the slot of a chunk answer to the fetcher incarnation `epoch` that asked for it; false (nothing lent) when
+   * that incarnation died while the request ran, or `view` is not in the slab.
+   */
+  lendToFetcher(view: Uint8Array, epoch: number): boolean {
+    const slab = this.#slab;
+    if (!slab?.owns(view) || epoch !== this.#fetcherEpoch) return false;
+    this.#lentToFetcher.add(slab.slotOf(view.byteOffset));
+    return true;
+  }
+
+  /** The fetcher's incarnation is gone: what was lent to it comes back. */
+  fetcherDown(): void {
+    this.#fetcherEpoch++;
+    const slab = this.#slab;
+    if (!slab) return;
+    for (const i of this.#lentToFetcher) slab.releaseOffset(i * SLAB_SLOT_BYTES);
+    this.#lentToFetcher.clear();
   }
 
   /** Memory of a request's answer that its taker must hand back (a slab slot), see `giveBackFrame`. */

@@ -99,20 +99,29 @@ export const actor: ActorDefinition<'session'> = {
           return withTransfer({ payload }, [payload.buffer as ArrayBuffer]);
         },
         request: async (req) => {
+          const epoch = manager.fetcherEpoch;
           const r = await manager.request(req.to, req.messageType, req.payload, req.timeoutMs);
-          // A chunk answer in the shared slab goes as it is: the fetcher writes it from there and hands the slot back.
-          if (manager.lentFrame(r.payload) && req.messageType === MessageType.GET_CHUNK) return { payload: r.payload, from: r.from };
+          if (manager.lentFrame(r.payload)) {
+            // A chunk answer in the shared slab goes as it is to the fetcher that asked (only the fetcher asks for
+            // chunks): it writes the chunk from there and hands the slot back. Anything else, or an answer for a
+            // fetcher that died meanwhile, goes as a copy and the slot comes back now.
+            if (req.messageType === MessageType.GET_CHUNK && manager.lendToFetcher(r.payload, epoch)) return { payload: r.payload, from: r.from };
+            const payload = ownCopy(r.payload);
+            manager.giveBackFrame(r.payload);
+            return withTransfer({ payload, from: r.from }, [payload.buffer as ArrayBuffer]);
+          }
           // A large answer arrives in a frame body the reader assembled in a buffer of its own: move that, no copy.
           if (claimFrameBuffer(r.payload)) return withTransfer({ payload: r.payload, from: r.from }, [r.payload.buffer as ArrayBuffer]);
-          // Otherwise one copy into a buffer of its own, moved to the caller: never a view into a socket's (pooled)
-          // memory, nor into a slot that goes back to the slab now.
+          // Otherwise one copy into a buffer of its own, moved to the caller: never a view into a socket's (pooled) memory.
           const payload = ownCopy(r.payload);
-          manager.giveBackFrame(r.payload);
           return withTransfer({ payload, from: r.from }, [payload.buffer as ArrayBuffer]);
         },
       },
       async stop() {
         await manager.stop();
+      },
+      peerDown(name) {
+        if (name === 'fetcher') manager.fetcherDown();
       },
     };
   },
