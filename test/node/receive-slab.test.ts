@@ -19,26 +19,35 @@ async function slotsOut(n: Node): Promise<number | undefined> {
   return (await n.status()).serve?.slabSlotsInUse;
 }
 
+/** A seeder holding `bytes` of random data as one private share, and a downloader that knows it. */
+async function seederAndDownloader(bytes: number): Promise<{ root: string; data: Buffer; seeder: Node; dl: Node; shareId: string; contentId: string }> {
+  const root = tmp();
+  const data = randomBytes(bytes);
+  const file = path.join(root, 'big.bin');
+  fs.writeFileSync(file, data);
+  const start = async (name: string, bootstrap: string[] = []): Promise<Node> => {
+    const n = await Node.start({ dataDir: path.join(root, name), listen: { tcp: 0, quic: null }, host: '127.0.0.1', bootstrap });
+    nodes.push(n);
+    return n;
+  };
+  const seeder = await start('seeder');
+  const pub = await seeder.publishFiles([file], { title: 'slab', visibility: 'private' });
+  const [item] = await seeder.listShareItems(pub.shareId);
+  const dl = await start('dl', seeder.addresses());
+  return { root, data, seeder, dl, shareId: pub.shareId, contentId: item!.contentId };
+}
+
 describe('shared receive slab between loopback nodes', () => {
   it('slots all come back after a completed, a paused and a cancelled download; files are exact', async () => {
-    const root = tmp();
-    const data = randomBytes(48 * MiB + 777);
-    const file = path.join(root, 'big.bin');
-    fs.writeFileSync(file, data);
-    const seeder = await Node.start({ dataDir: path.join(root, 'seeder'), listen: { tcp: 0, quic: null }, host: '127.0.0.1' });
-    nodes.push(seeder);
-    const pub = await seeder.publishFiles([file], { title: 'slab', visibility: 'private' });
-    const [item] = await seeder.listShareItems(pub.shareId);
-    const dl = await Node.start({ dataDir: path.join(root, 'dl'), listen: { tcp: 0, quic: null }, host: '127.0.0.1', bootstrap: seeder.addresses() });
-    nodes.push(dl);
-    await dl.subscribe(pub.shareId);
+    const { root, data, seeder, dl, shareId, contentId } = await seederAndDownloader(48 * MiB + 777);
+    await dl.subscribe(shareId);
     await dl.syncSubscriptions();
 
     // Completed.
     const out1 = path.join(root, 'out1');
     let most = 0;
     const sampler = setInterval(() => void slotsOut(dl).then((n) => (most = Math.max(most, n ?? 0))), 5);
-    const [rec] = await dl.downloadItems(pub.shareId, 'all', out1).finally(() => clearInterval(sampler));
+    const [rec] = await dl.downloadItems(shareId, 'all', out1).finally(() => clearInterval(sampler));
     expect(rec!.state).toBe('completed');
     expect(most).toBeGreaterThan(0); // the answers did go through the slab
     expect(sha(fs.readFileSync(path.join(out1, 'big.bin')))).toBe(sha(data));
@@ -56,7 +65,7 @@ describe('shared receive slab between loopback nodes', () => {
             resolve(e.id);
           }
         });
-        dl.downloadContent(item!.contentId, path.join(out, 'big.bin')).catch((err: unknown) => {
+        dl.downloadContent(contentId, path.join(out, 'big.bin')).catch((err: unknown) => {
           sub.unsubscribe();
           reject(err);
         });
@@ -76,17 +85,8 @@ describe('shared receive slab between loopback nodes', () => {
   }, 120_000);
 
   it('a fetcher that crashes mid-download with chunks lent to it gets them reclaimed; the download resumes and completes', async () => {
-    const root = tmp();
-    const data = randomBytes(64 * MiB + 12_345);
-    const file = path.join(root, 'big.bin');
-    fs.writeFileSync(file, data);
-    const seeder = await Node.start({ dataDir: path.join(root, 'seeder'), listen: { tcp: 0, quic: null }, host: '127.0.0.1' });
-    nodes.push(seeder);
-    const pub = await seeder.publishFiles([file], { title: 'slab crash', visibility: 'private' });
-    const [item] = await seeder.listShareItems(pub.shareId);
+    const { root, data, seeder, dl, contentId } = await seederAndDownloader(64 * MiB + 12_345);
     await seeder.setLimits({ maxUploadBps: 16 * MiB }); // still running when the crash comes
-    const dl = await Node.start({ dataDir: path.join(root, 'dl'), listen: { tcp: 0, quic: null }, host: '127.0.0.1', bootstrap: seeder.addresses() });
-    nodes.push(dl);
     const out = path.join(root, 'out', 'big.bin');
     let lentAtCrash = 0;
     const crashed = new Promise<void>((resolve) => {
@@ -101,11 +101,11 @@ describe('shared receive slab between loopback nodes', () => {
       });
     });
     // The call fails with the crash; the download resumes by itself once the fetcher is back.
-    const first = dl.downloadContent(item!.contentId, out, { peers: seeder.addresses() }).catch((e: unknown) => e);
+    const first = dl.downloadContent(contentId, out, { peers: seeder.addresses() }).catch((e: unknown) => e);
     await crashed;
     await first;
     await seeder.setLimits({ maxUploadBps: null });
-    await expect.poll(async () => (await dl.listDownloads()).find((d) => d.contentId === item!.contentId)?.state, { timeout: 60_000, interval: 200 }).toBe('completed');
+    await expect.poll(async () => (await dl.listDownloads()).find((d) => d.contentId === contentId)?.state, { timeout: 60_000, interval: 200 }).toBe('completed');
     expect(sha(fs.readFileSync(out))).toBe(sha(data));
     expect(lentAtCrash).toBeGreaterThan(0);
     await expect.poll(() => slotsOut(dl), { timeout: 5_000 }).toBe(0);
