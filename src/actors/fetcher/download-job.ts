@@ -152,8 +152,8 @@ export class DownloadJob {
   #prefix: PrefixHasher | undefined;
   /** Chunks the digest holds ahead of its prefix, each with what to call once it lets go (see #onChunk). */
   readonly #heldByDigest = new Map<Uint8Array, () => void>();
-  /** A chunk answer that came after its request was given up: its memory goes back (a slab slot, say). */
-  readonly #recycleLate = (payload: Uint8Array): void => this.#c.recycle?.(payload);
+  /** A chunk answer the job does not keep (dropped, or come after its request was given up): its memory goes back (a slab slot, say). */
+  readonly #giveBack = (payload: Uint8Array): void => this.#c.recycle?.(payload);
   #persisting: Promise<unknown> = Promise.resolve();
   #running: Promise<DownloadJobResult> | undefined;
   /** Peers resting after a rate-limit answer → the timer that brings them back. */
@@ -620,7 +620,7 @@ export class DownloadJob {
     const sent = this.#c.request(peer, MessageType.GET_CHUNK, getChunkCodec.encode({ contentId: this.#init.contentId, chunkIndex: index }), {
       timeoutMs,
       signal: ctl.signal,
-      onLateReply: this.#recycleLate,
+      onLateReply: this.#giveBack,
     });
     sent.then(
       (payload) => this.#onChunk(peerKey, index, payload, ctl),
@@ -656,7 +656,7 @@ export class DownloadJob {
     if (this.#inFlight.get(key) === ctl) this.#inFlight.delete(key);
     const s = this.#scheduler as SwarmScheduler;
     // Every answer not handed to the writer goes back at once: its memory may be a slot the session lent.
-    const drop = (): void => this.#c.recycle?.(payload);
+    const drop = (): void => this.#giveBack(payload);
     if (ctl.signal.aborted || this.#stopMode || !s.isOutstanding(peerKey, index)) return drop();
     let bytes: Uint8Array;
     try {
@@ -829,7 +829,7 @@ export class DownloadJob {
     const payload = await this.#c.request(peer, MessageType.GET_CHUNK, getChunkCodec.encode({ contentId: this.#init.contentId, chunkIndex: index }), {
       timeoutMs: this.#init.requestTimeoutMs ?? 8_000,
       signal: this.#abort.signal,
-      onLateReply: this.#recycleLate,
+      onLateReply: this.#giveBack,
     });
     const msg = decodeResponsePayload(MessageType.GET_CHUNK, payload);
     if (msg.chunkIndex !== index || !bytesEqual(msg.contentId, this.#init.contentId)) throw ScpError.badInput('echoed id or index differs');

@@ -176,11 +176,7 @@ export class FileWriter {
   async #writeBuffered(bytes: Uint8Array, start: number): Promise<void> {
     const fh = this.#handle();
     try {
-      for (let done = 0; done < bytes.length; ) {
-        const { bytesWritten } = await fh.write(bytes, done, bytes.length - done, start + done);
-        if (bytesWritten <= 0) throw Object.assign(new Error('short write'), { code: 'EIO' });
-        done += bytesWritten;
-      }
+      await writeAll(() => fh, bytes, start);
     } catch (err) {
       throw fsError(err, 'writing', this.partialPath);
     }
@@ -203,13 +199,7 @@ export class FileWriter {
       const view = slots.fill(slot, bytes);
       onCopied?.();
       try {
-        for (let done = 0; done < view.length; ) {
-          const direct = this.#direct;
-          if (!direct) throw Object.assign(new Error('direct writes are off'), { code: 'EINVAL' });
-          const { bytesWritten } = await direct.write(view, done, view.length - done, start + done);
-          if (bytesWritten <= 0) throw Object.assign(new Error('short write'), { code: 'EIO' });
-          done += bytesWritten;
-        }
+        await writeAll(() => this.#direct, view, start);
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EINVAL') throw fsError(err, 'writing', this.partialPath);
         const d = this.#direct;
@@ -226,17 +216,13 @@ export class FileWriter {
   async #writeDirectFrom(bytes: Uint8Array, start: number): Promise<boolean> {
     const direct = this.#direct;
     if (!direct) return false;
-    let done = 0;
+    const sent = { n: 0 };
     try {
-      while (done < bytes.length) {
-        const { bytesWritten } = await direct.write(bytes, done, bytes.length - done, start + done);
-        if (bytesWritten <= 0) throw Object.assign(new Error('short write'), { code: 'EIO' });
-        done += bytesWritten;
-      }
+      await writeAll(() => direct, bytes, start, sent);
       return true;
     } catch (err) {
       // EINVAL, or the descriptor closed under us by a concurrent write that found O_DIRECT refused: the slot path decides.
-      if (done === 0 && ((err as NodeJS.ErrnoException).code === 'EINVAL' || this.#direct !== direct)) return false;
+      if (sent.n === 0 && ((err as NodeJS.ErrnoException).code === 'EINVAL' || this.#direct !== direct)) return false;
       throw fsError(err, 'writing', this.partialPath);
     }
   }
@@ -386,4 +372,19 @@ async function exists(path: string): Promise<boolean> {
       throw fsError(err, 'checking', path);
     },
   );
+}
+
+/**
+ * Writes all of `bytes` at file offset `pos`, going on after short writes (a write of 0 bytes is EIO). `handle()` is
+ * asked before each write: undefined (direct writes turned off meanwhile) ends it with EINVAL. `sent.n` counts the
+ * bytes written so far, for a caller that must know whether any were.
+ */
+async function writeAll(handle: () => FileHandleLike | undefined, bytes: Uint8Array, pos: number, sent = { n: 0 }): Promise<void> {
+  while (sent.n < bytes.length) {
+    const fh = handle();
+    if (!fh) throw Object.assign(new Error('direct writes are off'), { code: 'EINVAL' });
+    const { bytesWritten } = await fh.write(bytes, sent.n, bytes.length - sent.n, pos + sent.n);
+    if (bytesWritten <= 0) throw Object.assign(new Error('short write'), { code: 'EIO' });
+    sent.n += bytesWritten;
+  }
 }

@@ -94,7 +94,7 @@ export const actor: ActorDefinition<'session'> = {
         tunnelRequest: async (req) => {
           const r = await manager.tunnelRequest(req.connId, req.messageType, req.payload, req.timeoutMs);
           if ('error' in r) return r;
-          const payload = ownCopy(r.payload);
+          const payload = new Uint8Array(r.payload);
           manager.giveBackFrame(r.payload);
           return withTransfer({ payload }, [payload.buffer as ArrayBuffer]);
         },
@@ -106,14 +106,14 @@ export const actor: ActorDefinition<'session'> = {
             // chunks): it writes the chunk from there and hands the slot back. Anything else, or an answer for a
             // fetcher that died meanwhile, goes as a copy and the slot comes back now.
             if (req.messageType === MessageType.GET_CHUNK && manager.lendToFetcher(r.payload, epoch)) return { payload: r.payload, from: r.from };
-            const payload = ownCopy(r.payload);
+            const payload = new Uint8Array(r.payload);
             manager.giveBackFrame(r.payload);
             return withTransfer({ payload, from: r.from }, [payload.buffer as ArrayBuffer]);
           }
           // A large answer arrives in a frame body the reader assembled in a buffer of its own: move that, no copy.
           if (claimFrameBuffer(r.payload)) return withTransfer({ payload: r.payload, from: r.from }, [r.payload.buffer as ArrayBuffer]);
           // Otherwise one copy into a buffer of its own, moved to the caller: never a view into a socket's (pooled) memory.
-          const payload = ownCopy(r.payload);
+          const payload = new Uint8Array(r.payload);
           return withTransfer({ payload, from: r.from }, [payload.buffer as ArrayBuffer]);
         },
       },
@@ -177,11 +177,4 @@ function seededBytes(random: Random): (n: number) => Uint8Array {
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null;
-}
-
-/** `bytes` copied into an ArrayBuffer of its own (to be moved to another thread). */
-function ownCopy(bytes: Uint8Array): Uint8Array {
-  const out = new Uint8Array(new ArrayBuffer(bytes.length));
-  out.set(bytes);
-  return out;
 }
