@@ -2,6 +2,7 @@ import type { LimitsMailboxEntry } from '../limits.js';
 import type { CommonMailbox } from './mailbox.js';
 import type { ShareItemView } from './index-mailbox.js';
 import type { WireMailboxEntry } from './wire.js';
+import type { ServeTableUpdate } from './session-mailbox.js';
 
 export type DownloadState = 'queued' | 'running' | 'paused' | 'completed' | 'failed' | 'cancelled';
 
@@ -39,6 +40,8 @@ export interface FetcherMailbox extends CommonMailbox, WireMailboxEntry {
   resumeDownload: { req: { id: string }; reply: DownloadRecord };
   cancelDownload: { req: { id: string }; reply: DownloadRecord };
   stopSeeding: { req: { contentId: string }; reply: { stopped: boolean } };
+  /** The whole serve table, for a session that (re)started (session mailbox `serveTable`). */
+  serveTable: { req: object; reply: ServeTableUpdate & { kind: 'reset' } };
   /** CHUNK_DATA reply buffers the session has written out, moved back for reuse (runtime/chunk-buffer-pool.ts). */
   recycleBuffers: { req: { buffers: ArrayBuffer[] }; reply: void };
   reannounceSeededContent: { req: object; reply: { announced: number } };

@@ -23,9 +23,29 @@ export interface ServeStats {
   threads: number;
   connections: number;
   requests: number;
+  /** GET_CHUNK answered by the session from disk since it started (the rest went to the fetcher: chunk-server.ts). */
+  chunksServedBySession: number;
   /** Slots of the shared receive slab held by chunk answers (runtime/shared-chunk-slab.ts): 0 while no download runs. */
   slabSlotsInUse: number;
 }
+
+/** A file the fetcher seeds, as the session needs it to serve its chunks (actors/session/chunk-server.ts). */
+export interface ServableFile {
+  /** Hex content id. */
+  contentId: string;
+  /** Absolute path. */
+  path: string;
+  size: number;
+}
+
+/**
+ * The fetcher's serve table, copied to the session, which then answers GET_CHUNK itself: whole (when the fetcher
+ * starts, or when a restarted session asks) or as changes. `direct: false` while an upload cap is set: the session
+ * then passes every GET_CHUNK to the fetcher, where caps are counted.
+ */
+export type ServeTableUpdate =
+  | { kind: 'reset'; files: ServableFile[]; direct: boolean; maxPerPeer: number }
+  | { kind: 'change'; set?: ServableFile[]; remove?: string[]; direct?: boolean };
 
 export interface SessionMailbox extends CommonMailbox {
   peers: { req: object; reply: PeerRecord[] };
@@ -34,6 +54,8 @@ export interface SessionMailbox extends CommonMailbox {
    * runtime/chunk-buffer-pool.ts), and shared-slab slots by the byte offset of a view it held (shared-chunk-slab.ts).
    */
   recycleBuffers: { req: { buffers: ArrayBuffer[]; slabOffsets?: number[] }; reply: void };
+  /** The fetcher's serve table, whole or changed (see ServeTableUpdate); resolves once applied. */
+  serveTable: { req: { update: ServeTableUpdate }; reply: void };
   /** Serve threads (NodeConfig.serveThreads): how many run, their open connections, requests they passed on. */
   serveStats: { req: object; reply: ServeStats };
   /** The URLs peers can dial, e.g. ['tcp://127.0.0.1:7001', 'quic://127.0.0.1:7000']. */

@@ -52,6 +52,8 @@ describe('serve threads', () => {
     );
     let status = await seeder.status();
     expect(status.serve?.threads).toBe(2);
+    // Every chunk, on whichever loop it was asked, was read by the session (chunk-server.ts), none by the fetcher.
+    expect(status.serve?.chunksServedBySession).toBe(3 * Math.ceil(data.length / (256 * 1024)));
     // The kernel hands each new connection to whichever of the 3 loops accepts first. Should all of them have
     // gone to the session's own loop, a few more peers connect (one at a time) until a serve thread answered.
     for (let i = 0; i < 8 && (status.serve?.requests ?? 0) === 0; i++) {

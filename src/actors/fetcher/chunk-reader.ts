@@ -113,6 +113,10 @@ export class ChunkReader {
     return this.#items.has(contentId);
   }
 
+  contentIds(): string[] {
+    return [...this.#items.keys()];
+  }
+
   /** Reads inflight + waiting for `peer`. */
   load(peer: string): number {
     const s = this.#peers.get(peer);

@@ -14,6 +14,7 @@ import { stat } from 'node:fs/promises';
 import { isAbsolute } from 'node:path';
 import { ScpError, ProtocolError } from '../../errors.js';
 import type { WireReply, WireRequest } from '../../messages/wire.js';
+import type { ServableFile } from '../../messages/session-mailbox.js';
 import { bytesEqual, fromHex, toHex } from '../../protocol/bytes.js';
 import { chunkCountForSize } from '../../protocol/content.js';
 import { ErrorText, MessageType, decodeRequestPayload } from '../../protocol/registry.js';
@@ -44,6 +45,11 @@ export interface SeedServiceComponents {
   allocReply?: (size: number) => Uint8Array;
   /** Counts a chunk answered with its bytes (metrics; transfer-stats.ts). */
   served?(bytes: number): void;
+  /**
+   * The session's copy of what we serve, from which it answers GET_CHUNK itself (session/chunk-server.ts). A removal
+   * is waited for, so nothing is served after `stop` returns; an addition is not (until it lands, we serve it).
+   */
+  servable?(change: { set?: ServableFile[]; remove?: string[] }): Promise<void>;
 }
 
 export interface SeedRequest {
@@ -77,6 +83,13 @@ export class SeedService {
     return this.#c.seeds.get(contentId.toLowerCase()) !== undefined;
   }
 
+  /** What we serve now, for the session's copy (a file that changed under us has left the reader). */
+  servableFiles(): ServableFile[] {
+    return this.list()
+      .filter((s) => this.#c.reader.has(s.contentId))
+      .map((s) => ({ contentId: s.contentId, path: s.path, size: s.size }));
+  }
+
   list(): StoredSeed[] {
     return [...this.#c.seeds.entries('')].map(([, v]) => v);
   }
@@ -106,6 +119,7 @@ export class SeedService {
     const rec: StoredSeed = { contentId, path: req.path, size, chunkHashes: new Uint8Array(hashes), addedAt: this.#c.now() };
     await this.#c.seeds.put(contentId, rec);
     this.#c.reader.register(contentId, req.path, size);
+    void this.#c.servable?.({ set: [{ contentId, path: req.path, size }] }).catch(() => undefined);
     // In the background: a slow or absent DHT never holds up (or fails) seeding; failures are retried.
     void this.#announce(contentId);
   }
@@ -116,6 +130,7 @@ export class SeedService {
     const had = this.#c.seeds.get(contentId) !== undefined;
     await this.#c.seeds.remove(contentId);
     await this.#c.reader.unregister(contentId);
+    await this.#c.servable?.({ remove: [contentId] }).catch(() => undefined); // a session that is down starts empty
     this.pendingAnnounces.delete(contentId);
     if (had) await this.#c.unannounce(fromHex(contentId, 32)).catch(() => undefined);
     return had;

@@ -17,6 +17,7 @@ import { TransferStats } from './transfer-stats.js';
 import { verifyChunk } from '../../protocol/content.js';
 import { BufferRecycler } from '../runtime/buffer-recycler.js';
 import { ChunkBufferPool } from '../runtime/chunk-buffer-pool.js';
+import type { ServeTableUpdate } from '../../messages/session-mailbox.js';
 
 /**
  * Fetcher actor: downloads (DownloadManager → DownloadJob → SwarmScheduler) and seeding (SeedService →
@@ -42,6 +43,10 @@ export const actor: ActorDefinition<'fetcher'> = {
     const shaper = new DownloadShaper(ctx.clock);
     const upload = new UploadGate({ base: cfg.seedBytesPerSecond ? new TokenBucket({ bytesPerSecond: cfg.seedBytesPerSecond }, ctx.clock.now()) : null });
     const reader = new ChunkReader({ clock: ctx.clock }, { maxPerPeer: cfg.seedMaxPerPeer, bandwidth: upload });
+    // The session answers GET_CHUNK from its copy of our serve table while no upload cap is set (caps are counted
+    // here only): whole when either of us starts, then the changes (session/chunk-server.ts).
+    const pushTable = (update: ServeTableUpdate): Promise<void> => ctx.peers.request('session', { type: 'serveTable', update }, { timeoutMs: 5_000 });
+    const wholeTable = (): ServeTableUpdate & { kind: 'reset' } => ({ kind: 'reset', files: seeds.servableFiles(), direct: !upload.active, maxPerPeer: cfg.seedMaxPerPeer });
     // CHUNK_DATA replies are read into buffers the session hands back once written (runtime/chunk-buffer-pool.ts).
     const replyPool = new ChunkBufferPool();
     const seeds = new SeedService({
@@ -60,8 +65,10 @@ export const actor: ActorDefinition<'fetcher'> = {
       now: () => Math.floor(epochMs + ctx.clock.now()),
       served: (bytes) => stats.served(bytes),
       allocReply: (size) => replyPool.take(size),
+      servable: (change) => pushTable({ kind: 'change', ...change }),
     });
     seeds.restore();
+    void pushTable(wholeTable()).catch(() => undefined); // a session not up yet asks for it when it starts
 
     // Chunk buffers go back to the session's frame pool once written (runtime/chunk-buffer-pool.ts), slab slots
     // by offset (runtime/shared-chunk-slab.ts).
@@ -140,8 +147,9 @@ export const actor: ActorDefinition<'fetcher'> = {
         cancelDownload: (req) => downloads.cancel(req.id),
         stopSeeding: async (req) => ({ stopped: await seeds.stop(req.contentId) }),
         recycleBuffers: (req) => replyPool.give(req.buffers),
+        serveTable: () => wholeTable(),
         reannounceSeededContent: async () => ({ announced: await seeds.reannounceAll() }),
-        setLimits: (req) => {
+        setLimits: async (req) => {
           const r = applyFetcherLimits(req.limits, {
             clock: ctx.clock,
             shaper,
@@ -150,6 +158,8 @@ export const actor: ActorDefinition<'fetcher'> = {
             defaultMaxConcurrentDownloads: cfg.maxConcurrentDownloads,
           });
           ctx.log.info({ limits: req.limits, held: shaper.queued }, 'limits applied');
+          // With an upload cap every GET_CHUNK comes here again, where caps are counted.
+          await pushTable({ kind: 'change', direct: !upload.active }).catch(() => undefined);
           return r;
         },
       },

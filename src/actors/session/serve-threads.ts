@@ -24,6 +24,8 @@ export interface ServeThreadsInit extends Omit<ServeWorkerData, 'index'> {
   threads: number;
   /** Answers one request the way the session answers requests on its own connections. */
   route(req: ServeRequest): Promise<WireReply>;
+  /** After a reply went to its thread (copied, or moved when it had a buffer of its own). */
+  posted?(reply: WireReply): void;
   /** A thread failed (it is not restarted). */
   onError?(err: Error): void;
 }
@@ -82,7 +84,7 @@ export class ServeThreads {
   }
 
   #spawn(index: number): Promise<void> {
-    const { threads: _t, route: _r, onError: _e, ...rest } = this.#init;
+    const { threads: _t, route: _r, posted: _p, onError: _e, ...rest } = this.#init;
     const data: ServeWorkerData = { ...rest, index };
     const w = new Worker(compiledUrl('./serve-worker.js', import.meta.url), { workerData: data, execArgv: workerExecArgv() });
     this.#workers.push(w);
@@ -116,6 +118,7 @@ export class ServeThreads {
         } catch {
           /* the thread is gone; its connection with it */
         }
+        this.#init.posted?.(reply);
       },
       () => {
         try {

@@ -23,7 +23,7 @@ import { decodeEnvelope, encodeEnvelope, isError, errorText } from '../../protoc
 import { relayRegisterCodec, relayRegisteredCodec, relayStreamCodec } from '../../protocol/relay-messages.js';
 import { REACHABILITY_MAX_ADDRS, ReachabilityExtMessageType, reachabilityProbeCodec, reachabilityResultCodec } from '../../protocol/reachability-ext.js';
 import type { NodeEvent } from '../../messages/node-events.js';
-import type { PeerRecord as ApiPeerRecord, RelayPeer, ServeStats } from '../../messages/session-mailbox.js';
+import type { PeerRecord as ApiPeerRecord, RelayPeer, ServeStats, ServeTableUpdate } from '../../messages/session-mailbox.js';
 import type { PeerRef, WireReply } from '../../messages/wire.js';
 import type { PeerDirectory } from '../runtime/actor-definition.js';
 import type { Clock, TimerHandle } from '../runtime/clock.js';
@@ -36,6 +36,9 @@ import { reusePortSupport } from './transport/reuse-port.js';
 import { ChunkBufferPool } from '../runtime/chunk-buffer-pool.js';
 import { SharedChunkSlab, SLAB_SLOT_BYTES } from '../runtime/shared-chunk-slab.js';
 import { BufferRecycler } from '../runtime/buffer-recycler.js';
+import { TransferStats } from '../fetcher/transfer-stats.js';
+import { getChunkCodec } from '../../protocol/transfer-messages.js';
+import { ChunkServer } from './chunk-server.js';
 import { DEFAULT_CONNECTION_LIMITS, type CloseReason, type ConnectionLimits, type FrameLoan } from './connection-core.js';
 import { AbuseGuard, AcceptBudget, IP_PENALTY_CODES } from './abuse-guard.js';
 import { addrUrl, closeListeners, selfPeerAddrs, startListeners, type BoundListeners, type ListenConfig } from './listeners.js';
@@ -152,6 +155,9 @@ export class SessionManager {
   /** CHUNK_DATA replies the fetcher moved to us: once the socket has taken one, its buffer goes back. */
   readonly #sentChunks = new WeakSet<ArrayBufferLike>();
   readonly #seedRecycler: BufferRecycler;
+  /** GET_CHUNK answered here from the fetcher's serve table, without the hop (chunk-server.ts). */
+  readonly #chunks: ChunkServer;
+  readonly #servedStats: TransferStats;
   #servedRequests = 0;
   readonly #nonces = { tcp: new NonceTracker(), quic: new NonceTracker() };
   readonly #db: PeerDb;
@@ -202,11 +208,14 @@ export class SessionManager {
       onRequestsEnabled: (pc) => this.#flushDeferredPex(pc),
       onClosed: (pc, reason) => this.#onClosed(pc, reason),
       afterWrite: (b) => {
+        if (this.#chunks.owns(b)) return () => this.#chunks.giveBack(b);
         if (!this.#sentChunks.has(b.buffer)) return undefined;
         this.#sentChunks.delete(b.buffer);
         return () => this.#seedRecycler.recycle(b);
       },
     };
+    this.#servedStats = new TransferStats(components.clock, (e) => this.#c.emit(e));
+    this.#chunks = new ChunkServer({ clock: components.clock, served: (n) => this.#servedStats.served(n) });
     this.#seedRecycler = new BufferRecycler((buffers) => {
       if (this.#c.peers.has('fetcher')) this.#c.peers.request('fetcher', { type: 'recycleBuffers', buffers }, { timeoutMs: 5_000, transfer: buffers }).catch(() => undefined);
     }, components.clock);
@@ -232,6 +241,7 @@ export class SessionManager {
       { admit: (remote) => this.#admit(remote.host), reusePort: serveThreads > 0 },
     );
     await this.#startServeThreads(serveThreads);
+    this.#askServeTable();
     this.#selfAddrs = selfPeerAddrs(this.#listeners, this.#init.host, this.selfPubkey);
     this.#selfAddrKeys = new Set(this.#selfAddrs.map((a) => peerAddrKey(a)));
     const now = this.#c.now();
@@ -281,6 +291,7 @@ export class SessionManager {
     if (this.#pexTimer !== undefined) this.#c.clock.clearTimeout(this.#pexTimer);
     this.#lan?.close();
     this.#seedRecycler.close();
+    this.#servedStats.flush();
     // Serve threads share the listener's descriptor. Our loop closes it first (a clean unregister here; a loop
     // left watching a descriptor another thread closed can abort when it re-arms it), and the threads drop their
     // now-stale handles straight after.
@@ -295,6 +306,7 @@ export class SessionManager {
     await Promise.race([Promise.all(conns.map((pc) => pc.conn.closed)), sleep(2_000)]);
     await closing;
     await listeners.quic?.close({ destroyConnections: true }).catch(() => {});
+    await this.#chunks.close();
     await this.#persist();
   }
 
@@ -305,6 +317,7 @@ export class SessionManager {
     if (this.#pexTimer !== undefined) this.#c.clock.clearTimeout(this.#pexTimer);
     this.#lan?.close();
     for (const pc of this.#conns.values()) pc.destroy();
+    void this.#chunks.close().catch(() => {});
     void this.#serve?.stop().catch(() => {});
     void this.#listeners.tcp?.close({ destroyConnections: true }).catch(() => {});
     void this.#listeners.quic?.close({ destroyConnections: true }).catch(() => {});
@@ -884,6 +897,13 @@ export class SessionManager {
       pc.respond(req.id, { error: ErrorText.UNSUPPORTED_MESSAGE_TYPE });
       return;
     }
+    if (req.request.type === MessageType.GET_CHUNK) {
+      const local = this.#chunks.serve(pc.nodeId, req.request.payload.contentId, req.request.payload.chunkIndex);
+      if (local) {
+        void local.then((r) => pc.respond(req.id, r));
+        return;
+      }
+    }
     if (!this.#c.peers.has(owner)) {
       pc.respond(req.id, { error: INTERNAL_TEXT });
       return;
@@ -937,10 +957,13 @@ export class SessionManager {
       ...(this.#init.connectionLimits ? { connectionLimits: this.#init.connectionLimits } : {}),
       ...(this.#init.rateLimits ? { rateLimits: this.#init.rateLimits } : {}),
       route: (r) => this.#routeServed(r),
+      // A reply of ours was cloned into the thread's message (or moved: then there is nothing to give back).
+      posted: (r) => {
+        if ('payload' in r && this.#chunks.owns(r.payload)) this.#chunks.giveBack(r.payload);
+      },
     });
   }
 
-  /** A request from a serve thread's connection: answered as #onInbound answers our own connections' requests. */
   /**
    * Chunk buffers the fetcher is done with (moved back to us, see runtime/chunk-buffer-pool.ts), and slab slots by
    * the byte offset of a view it held (runtime/shared-chunk-slab.ts).
@@ -994,9 +1017,16 @@ export class SessionManager {
   }
 
   serveStats(): ServeStats {
-    return { threads: this.#serve?.threads ?? 0, connections: this.#serve?.connections ?? 0, requests: this.#servedRequests, slabSlotsInUse: this.slabInUse };
+    return {
+      threads: this.#serve?.threads ?? 0,
+      connections: this.#serve?.connections ?? 0,
+      requests: this.#servedRequests,
+      chunksServedBySession: this.#chunks.servedHere,
+      slabSlotsInUse: this.slabInUse,
+    };
   }
 
+  /** A request from a serve thread's connection: answered as #onInbound answers our own connections' requests. */
   async #routeServed(r: ServeRequest): Promise<WireReply> {
     if (this.#stopped) return { error: INTERNAL_TEXT };
     this.#servedRequests++;
@@ -1015,12 +1045,41 @@ export class SessionManager {
       }
       return { error: INTERNAL_TEXT };
     }
+    if (r.messageType === MessageType.GET_CHUNK) {
+      const local = this.#serveChunkBytes(r.from.nodeId, r.payload);
+      if (local) return local;
+    }
     if (!this.#c.peers.has(r.owner)) return { error: INTERNAL_TEXT };
     return this.#c.peers.request(
       r.owner,
       { type: 'wire', from: r.from, messageType: r.messageType, reqId: r.reqId, payload: r.payload },
       { timeoutMs: WIRE_TIMEOUT_MS, transfer: [r.payload.buffer as ArrayBuffer] },
     ) as Promise<WireReply>;
+  }
+
+  /** A serve thread's GET_CHUNK (payload still encoded), answered here when our copy of the serve table can. */
+  #serveChunkBytes(peer: string, payload: Uint8Array): Promise<WireReply> | undefined {
+    let q;
+    try {
+      q = getChunkCodec.decode(payload);
+    } catch {
+      return undefined; // the fetcher answers it with the decoder's text, as before
+    }
+    return this.#chunks.serve(peer, q.contentId, q.chunkIndex);
+  }
+
+  /** The fetcher's serve table, or a change to it (fetcher mailbox `serveTable`, chunk-server.ts). */
+  applyServeTable(update: ServeTableUpdate): Promise<void> {
+    return this.#chunks.apply(update);
+  }
+
+  /** A (re)started session has an empty table: until the fetcher's copy comes, every GET_CHUNK goes to it. */
+  #askServeTable(): void {
+    if (!this.#c.peers.has('fetcher')) return; // the fetcher sends it when it starts
+    this.#c.peers
+      .request('fetcher', { type: 'serveTable' }, { timeoutMs: 10_000 })
+      .then((u) => (this.#stopped ? undefined : this.#chunks.apply(u)))
+      .catch((err: unknown) => this.#c.log?.warn({ err: String(err) }, 'serve table not received; the fetcher answers every GET_CHUNK'));
   }
 
   #onPex(pc: PeerConnection, req: InboundRequest): WireReply {

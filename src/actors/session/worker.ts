@@ -75,6 +75,7 @@ export const actor: ActorDefinition<'session'> = {
       handlers: {
         peers: () => manager.peers(),
         serveStats: () => manager.serveStats(),
+        serveTable: (req) => manager.applyServeTable(req.update),
         recycleBuffers: (req) => manager.recycleBuffers(req.buffers, req.slabOffsets),
         addresses: () => manager.addresses(),
         selfAddrs: () => manager.selfAddrs(),
