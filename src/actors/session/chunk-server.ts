@@ -116,6 +116,16 @@ export class ChunkServer {
     this.#replies.give([bytes.buffer as ArrayBuffer]);
   }
 
+  /** A reply of ours moves to another thread (a serve thread), which hands its buffer back through `recycle`. */
+  lend(bytes: Uint8Array): boolean {
+    return this.#sent.delete(bytes.buffer);
+  }
+
+  /** Reply buffers back from another thread (only whole ones of the pool's size are kept). */
+  recycle(buffers: readonly ArrayBuffer[]): void {
+    this.#replies.give(buffers);
+  }
+
   async close(): Promise<void> {
     this.#direct = false;
     await this.#reader.close();

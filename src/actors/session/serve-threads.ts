@@ -24,8 +24,13 @@ export interface ServeThreadsInit extends Omit<ServeWorkerData, 'index'> {
   threads: number;
   /** Answers one request the way the session answers requests on its own connections. */
   route(req: ServeRequest): Promise<WireReply>;
-  /** After a reply went to its thread (copied, or moved when it had a buffer of its own). */
-  posted?(reply: WireReply): void;
+  /**
+   * Whether the buffer of a reply's payload (at offset 0) may move to the thread, which hands it back through
+   * `recycled` once written; otherwise the payload is copied unless it fills its buffer exactly.
+   */
+  lend?(payload: Uint8Array): boolean;
+  /** Buffers a thread handed back (see `lend`). */
+  recycled?(buffers: ArrayBuffer[]): void;
   /** A thread failed (it is not restarted). */
   onError?(err: Error): void;
 }
@@ -84,7 +89,7 @@ export class ServeThreads {
   }
 
   #spawn(index: number): Promise<void> {
-    const { threads: _t, route: _r, posted: _p, onError: _e, ...rest } = this.#init;
+    const { threads: _t, route: _r, lend: _l, recycled: _y, onError: _e, ...rest } = this.#init;
     const data: ServeWorkerData = { ...rest, index };
     const w = new Worker(compiledUrl('./serve-worker.js', import.meta.url), { workerData: data, execArgv: workerExecArgv() });
     this.#workers.push(w);
@@ -97,6 +102,7 @@ export class ServeThreads {
           resolve();
         } else if (m.kind === 'connections') this.#open[index] = m.open;
         else if (m.kind === 'request') this.#answer(w, m);
+        else if (m.kind === 'recycle') this.#init.recycled?.(m.buffers);
       });
       w.on('error', (err) => {
         if (!ready) reject(err);
@@ -112,13 +118,14 @@ export class ServeThreads {
   #answer(w: Worker, m: Extract<ServeThreadMessage, { kind: 'request' }>): void {
     this.#init.route({ owner: m.owner, messageType: m.messageType, reqId: m.reqId, payload: m.payload, from: m.from }).then(
       (reply) => {
-        const transfer = 'payload' in reply && reply.payload.byteOffset === 0 && reply.payload.byteLength === reply.payload.buffer.byteLength ? [reply.payload.buffer as ArrayBuffer] : [];
+        const p = 'payload' in reply && reply.payload.byteOffset === 0 && reply.payload.buffer instanceof ArrayBuffer ? reply.payload : undefined;
+        const recycle = p !== undefined && this.#init.lend?.(p) === true;
+        const transfer = p !== undefined && (recycle || p.byteLength === p.buffer.byteLength) ? [p.buffer as ArrayBuffer] : [];
         try {
-          w.postMessage({ kind: 'reply', id: m.id, reply } satisfies SessionToServeMessage, transfer);
+          w.postMessage({ kind: 'reply', id: m.id, reply, ...(recycle ? { recycle } : {}) } satisfies SessionToServeMessage, transfer);
         } catch {
           /* the thread is gone; its connection with it */
         }
-        this.#init.posted?.(reply);
       },
       () => {
         try {

@@ -21,6 +21,7 @@ import type { PeerRef, WireReply } from '../../messages/wire.js';
 import { NonceTracker } from '../../protocol/handshake.js';
 import { ErrorText } from '../../protocol/registry.js';
 import { systemClock } from '../runtime/clock.js';
+import { BufferRecycler } from '../runtime/buffer-recycler.js';
 import { AbuseGuard, AcceptBudget, IP_PENALTY_CODES } from './abuse-guard.js';
 import { DEFAULT_CONNECTION_LIMITS, type ConnectionLimits } from './connection-types.js';
 import type { CloseReason } from './connection-types.js';
@@ -44,11 +45,13 @@ export type ServeThreadMessage =
   | { kind: 'ready' }
   | { kind: 'request'; id: number; owner: InboundRequest['owner']; messageType: number; reqId: number; payload: Uint8Array; from: PeerRef }
   | { kind: 'connections'; open: number }
+  /** Reply buffers the session moved here (`recycle` on the reply), moved back once their socket took them. */
+  | { kind: 'recycle'; buffers: ArrayBuffer[] }
   /** The thread's listening socket is closed. */
   | { kind: 'closed' };
 
 /** Session → serve thread. */
-export type SessionToServeMessage = { kind: 'reply'; id: number; reply: WireReply } | { kind: 'stop' };
+export type SessionToServeMessage = { kind: 'reply'; id: number; reply: WireReply; recycle?: boolean } | { kind: 'stop' };
 
 /** Connection ids of serve threads stay clear of the session's own (which count up from 1). */
 export const SERVE_CONN_ID_BASE = 1_000_000_000;
@@ -76,11 +79,15 @@ async function main(): Promise<void> {
   let nextReq = 1;
   const post = (m: ServeThreadMessage, transfer: ArrayBuffer[] = []): void => port.postMessage(m, transfer);
   const noCaps: Capabilities = { dht: false, store: false, relay: false, contentSeed: false, mobileLight: false };
+  // Chunk replies whose buffer the session moved here go back to its pool once written, in batches.
+  const moved = new WeakSet<ArrayBufferLike>();
+  const recycler = new BufferRecycler((buffers) => post({ kind: 'recycle', buffers }, buffers), systemClock);
 
   const hooks = {
     now: () => Date.now(),
     clock: systemClock,
     onEstablished: () => {},
+    afterWrite: (b: Uint8Array) => (moved.delete(b.buffer) ? () => recycler.recycle(b) : undefined),
     onRequestsEnabled: () => {},
     onClosed: (pc: PeerConnection, reason: CloseReason) => {
       live.delete(pc);
@@ -132,12 +139,14 @@ async function main(): Promise<void> {
       const p = pending.get(m.id);
       if (!p) return;
       pending.delete(m.id);
+      if (m.recycle && 'payload' in m.reply) moved.add(m.reply.payload.buffer);
       if (!p.pc.closed) p.pc.respond(p.id, m.reply);
       return;
     }
     // Stop: our socket leaves the port's reuse-port group (connections still in its backlog are reset).
     void (async () => {
       clearInterval(pruner);
+      recycler.close();
       await listener.close({ destroyConnections: true }).catch(() => undefined);
       post({ kind: 'closed' });
       for (const pc of live) pc.destroy();

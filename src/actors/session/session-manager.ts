@@ -957,10 +957,9 @@ export class SessionManager {
       ...(this.#init.connectionLimits ? { connectionLimits: this.#init.connectionLimits } : {}),
       ...(this.#init.rateLimits ? { rateLimits: this.#init.rateLimits } : {}),
       route: (r) => this.#routeServed(r),
-      // A reply of ours was cloned into the thread's message (or moved: then there is nothing to give back).
-      posted: (r) => {
-        if ('payload' in r && this.#chunks.owns(r.payload)) this.#chunks.giveBack(r.payload);
-      },
+      // Chunk replies read here move to the thread and come back once written, as on our own connections.
+      lend: (payload) => this.#chunks.lend(payload),
+      recycled: (buffers) => this.#chunks.recycle(buffers),
     });
   }
 

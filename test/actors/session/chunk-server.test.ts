@@ -97,6 +97,24 @@ describe('ChunkServer', () => {
     await s.close();
   });
 
+  it('a reply lent to a serve thread leaves the pool until its buffer is recycled, then is used again', async () => {
+    const { f } = file('l.bin', 2 * CHUNK_SIZE);
+    const { s } = server();
+    const id = fromHex(f.contentId, 32);
+    await s.apply(reset([f]));
+    const r = await s.serve('peer', id, 0);
+    if (!r || !('payload' in r)) throw new Error('no payload');
+    expect(s.lend(r.payload)).toBe(true);
+    expect(s.lend(r.payload)).toBe(false); // lent once
+    expect(s.owns(r.payload)).toBe(false); // and not given back by the write path as well
+    s.recycle([new ArrayBuffer(1_000)]); // not of the pool's size: dropped
+    s.recycle([r.payload.buffer as ArrayBuffer]);
+    const again = await s.serve('peer', id, 1);
+    if (!again || !('payload' in again)) throw new Error('no payload');
+    expect(again.payload.buffer).toBe(r.payload.buffer);
+    await s.close();
+  });
+
   it('a file that shrank is not served (no wrong bytes), and a peer past its queue is refused as rate limited', async () => {
     const { f } = file('d.bin', 4 * CHUNK_SIZE);
     const { s } = server();
