@@ -3,12 +3,12 @@
  * it and go to the fetcher without a copy, and every slot comes back — after a download completes, after one is
  * paused and after one is cancelled mid-way with requests in flight (a slot lost there is lost for good).
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { Node } from '../../src/index.js';
-import { nodeTestDirs } from './node-test-helpers.js';
+import type { Node } from '../../src/index.js';
+import { nodeTestDirs, seederAndDownloader as twoNodes } from './node-test-helpers.js';
 
 const { nodes, tmp } = nodeTestDirs('scp2p-slab-');
 const MiB = 1 << 20;
@@ -19,23 +19,7 @@ async function slotsOut(n: Node): Promise<number | undefined> {
   return (await n.status()).serve?.slabSlotsInUse;
 }
 
-/** A seeder holding `bytes` of random data as one private share, and a downloader that knows it. */
-async function seederAndDownloader(bytes: number): Promise<{ root: string; data: Buffer; seeder: Node; dl: Node; shareId: string; contentId: string }> {
-  const root = tmp();
-  const data = randomBytes(bytes);
-  const file = path.join(root, 'big.bin');
-  fs.writeFileSync(file, data);
-  const start = async (name: string, bootstrap: string[] = []): Promise<Node> => {
-    const n = await Node.start({ dataDir: path.join(root, name), listen: { tcp: 0, quic: null }, host: '127.0.0.1', bootstrap });
-    nodes.push(n);
-    return n;
-  };
-  const seeder = await start('seeder');
-  const pub = await seeder.publishFiles([file], { title: 'slab', visibility: 'private' });
-  const [item] = await seeder.listShareItems(pub.shareId);
-  const dl = await start('dl', seeder.addresses());
-  return { root, data, seeder, dl, shareId: pub.shareId, contentId: item!.contentId };
-}
+const seederAndDownloader = (bytes: number): ReturnType<typeof twoNodes> => twoNodes({ nodes, tmp }, bytes);
 
 describe('shared receive slab between loopback nodes', () => {
   it('slots all come back after a completed, a paused and a cancelled download; files are exact', async () => {

@@ -4,13 +4,13 @@
  * fetcher again; a crashed fetcher does not stop serving, a crashed session gets the table back; a stopped item is
  * no longer served by either.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { Node } from '../../src/index.js';
+import type { Node } from '../../src/index.js';
 import { CHUNK_SIZE } from '../../src/protocol/content.js';
-import { nodeTestDirs } from './node-test-helpers.js';
+import { nodeTestDirs, seederAndDownloader } from './node-test-helpers.js';
 
 const { nodes, tmp } = nodeTestDirs('scp2p-session-serving-');
 
@@ -24,22 +24,9 @@ const actorState = (n: Node, name: string): string | undefined => n.health().act
 
 describe('chunks served by the session', () => {
   it('serves from the table, yields to the fetcher under a cap, survives either actor crashing, stops when told', async () => {
-    const root = tmp();
     const size = 6 * CHUNK_SIZE + 4_321;
     const chunks = 7;
-    const data = randomBytes(size);
-    const file = path.join(root, 'f.bin');
-    fs.writeFileSync(file, data);
-    const start = async (name: string, bootstrap: string[] = []): Promise<Node> => {
-      const n = await Node.start({ dataDir: path.join(root, name), listen: { tcp: 0, quic: null }, host: '127.0.0.1', bootstrap });
-      nodes.push(n);
-      return n;
-    };
-    const seeder = await start('seeder');
-    const pub = await seeder.publishFiles([file], { title: 'serving', visibility: 'private' });
-    const [item] = await seeder.listShareItems(pub.shareId);
-    const contentId = item!.contentId;
-    const dl = await start('dl', seeder.addresses());
+    const { root, data, seeder, dl, contentId } = await seederAndDownloader({ nodes, tmp }, size);
     let round = 0;
     const download = async (): Promise<void> => {
       const out = path.join(root, `out${round++}`, 'f.bin');

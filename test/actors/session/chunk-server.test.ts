@@ -135,7 +135,7 @@ describe('ChunkServer', () => {
 
   it('model: after any sequence of resets, sets, removals and cap changes it serves exactly what the table holds', async () => {
     const pool = Array.from({ length: 5 }, (_, i) => file(`m${i}.bin`, 1_000 + i));
-    const update = fc.oneof(
+    const update: fc.Arbitrary<ServeTableUpdate> = fc.oneof(
       fc.record({ kind: fc.constant('reset' as const), files: fc.subarray(pool.map((p) => p.f)), direct: fc.boolean(), maxPerPeer: fc.integer({ min: 1, max: 3 }) }),
       fc.record({ kind: fc.constant('change' as const), set: fc.subarray(pool.map((p) => p.f)), remove: fc.subarray(pool.map((p) => p.f.contentId)) }),
       fc.record({ kind: fc.constant('change' as const), direct: fc.boolean() }),
