@@ -21,9 +21,10 @@ import type { ServeTableUpdate } from '../../messages/session-mailbox.js';
 
 /**
  * Fetcher actor: downloads (DownloadManager → DownloadJob → SwarmScheduler) and seeding (SeedService →
- * ChunkReader; the session answers most GET_CHUNK itself from a copy of the serve table, session/chunk-server.ts). This file only wires components: lmdb sub-databases `fetcher/downloads` and `fetcher/seeds`,
- * the session and DHT mailboxes, the hashing pool (made on first use in this thread, so chunk bytes never
- * cross the main thread), the re-announce timer. Settings: fetcher-config.ts.
+ * ChunkReader; the session answers most GET_CHUNK itself from a copy of the serve table, session/chunk-server.ts).
+ * This file only wires components: lmdb sub-databases `fetcher/downloads` and `fetcher/seeds`, the session and DHT
+ * mailboxes, the hashing pool (made on first use in this thread, so chunk bytes never cross the main thread), the
+ * re-announce timer. Settings: fetcher-config.ts.
  */
 export const actor: ActorDefinition<'fetcher'> = {
   name: 'fetcher',
