@@ -11,6 +11,8 @@ import { constants as FS } from 'node:fs';
 import type { Clock } from '../runtime/clock.js';
 import { ScpError } from '../../errors.js';
 import { CHUNK_SIZE, chunkCountForSize } from '../../protocol/content.js';
+import { ErrorText } from '../../protocol/registry.js';
+import { allocChunkData, chunkDataCodec } from '../../protocol/transfer-messages.js';
 import { openFile, readFull, type FileHandleLike, type OpenFile } from './file-writer.js';
 import { fsError } from './fs-errors.js';
 import type { BandwidthGate } from './transfer-limits.js';
@@ -50,6 +52,39 @@ interface Entry {
 interface PeerSlots {
   active: number;
   waiting: (() => void)[];
+}
+
+/**
+ * GET_CHUNK answered from disk: chunk `index` of `contentIdHex` read straight into the exact-size CHUNK_DATA reply
+ * that `alloc` provides (no copy of the chunk), or the reference's error text (§8.1). Used by the fetcher and by the
+ * session's copy of its serve table (session/chunk-server.ts).
+ */
+export async function readChunkData(
+  reader: ChunkReader,
+  peer: string,
+  contentId: Uint8Array,
+  contentIdHex: string,
+  index: number,
+  alloc?: (size: number) => Uint8Array,
+): Promise<{ payload: Uint8Array; chunkBytes: number } | { error: string }> {
+  let payload: Uint8Array | undefined;
+  const into = (len: number): Uint8Array => {
+    const r = allocChunkData(contentId, index, len, alloc);
+    payload = r.payload;
+    return r.bytes;
+  };
+  let lease: ChunkLease;
+  try {
+    lease = await reader.read(peer, contentIdHex, index, into);
+  } catch (err) {
+    return { error: err instanceof ScpError && err.code === 'LIMIT' ? ErrorText.CHUNK_RATE_LIMITED : ErrorText.CHUNK_NOT_FOUND };
+  }
+  try {
+    // A reader that ignored `into` handed back its own buffer: one copy into the reply.
+    return { payload: payload ?? chunkDataCodec.encode({ contentId, chunkIndex: index, bytes: lease.bytes }), chunkBytes: lease.bytes.length };
+  } finally {
+    lease.release();
+  }
 }
 
 export class ChunkBufferPool {

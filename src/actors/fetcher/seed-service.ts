@@ -18,9 +18,9 @@ import type { ServableFile } from '../../messages/session-mailbox.js';
 import { bytesEqual, fromHex, toHex } from '../../protocol/bytes.js';
 import { chunkCountForSize } from '../../protocol/content.js';
 import { ErrorText, MessageType, decodeRequestPayload } from '../../protocol/registry.js';
-import { allocChunkData, chunkDataCodec, chunkHashListCodec } from '../../protocol/transfer-messages.js';
+import { chunkHashListCodec } from '../../protocol/transfer-messages.js';
 import { withTransfer, type Transfer } from '../runtime/transfer.js';
-import type { ChunkReader } from './chunk-reader.js';
+import { readChunkData, type ChunkReader } from './chunk-reader.js';
 import { concatHashes, splitHashes } from './download-job.js';
 import type { KeyValue, StoredSeed } from './fetcher-store.js';
 
@@ -181,29 +181,11 @@ export class SeedService {
   }
 
   async #serveChunk(peer: string, contentId: string, index: number): Promise<WireReply | Transfer<WireReply>> {
-    // The chunk is read from disk straight into the exact-size encoded reply, whose buffer then moves to the
-    // session: no copy of the chunk in this thread.
-    let payload: Uint8Array | undefined;
-    const into = (len: number): Uint8Array => {
-      const r = allocChunkData(fromHex(contentId, 32), index, len, this.#c.allocReply);
-      payload = r.payload;
-      return r.bytes;
-    };
-    let lease;
-    try {
-      lease = await this.#c.reader.read(peer, contentId, index, into);
-    } catch (err) {
-      if (err instanceof ScpError && err.code === 'LIMIT') return { error: ErrorText.CHUNK_RATE_LIMITED };
-      return { error: ErrorText.CHUNK_NOT_FOUND };
-    }
-    try {
-      // A reader that ignored `into` handed back its own buffer: one copy into the reply.
-      const out = payload ?? chunkDataCodec.encode({ contentId: fromHex(contentId, 32), chunkIndex: index, bytes: lease.bytes });
-      this.#c.served?.(lease.bytes.length);
-      return withTransfer({ payload: out }, [out.buffer as ArrayBuffer]);
-    } finally {
-      lease.release();
-    }
+    // The reply's buffer then moves to the session: no copy of the chunk in this thread.
+    const r = await readChunkData(this.#c.reader, peer, fromHex(contentId, 32), contentId, index, this.#c.allocReply);
+    if ('error' in r) return r;
+    this.#c.served?.(r.chunkBytes);
+    return withTransfer({ payload: r.payload }, [r.payload.buffer as ArrayBuffer]);
   }
 
   async #serveHashes(contentId: string): Promise<WireReply> {

@@ -15,13 +15,10 @@
  */
 import type { WireReply } from '../../messages/wire.js';
 import type { ServeTableUpdate } from '../../messages/session-mailbox.js';
-import { ScpError } from '../../errors.js';
 import { toHex } from '../../protocol/bytes.js';
-import { ErrorText } from '../../protocol/registry.js';
-import { allocChunkData } from '../../protocol/transfer-messages.js';
 import { ChunkBufferPool } from '../runtime/chunk-buffer-pool.js';
 import type { Clock } from '../runtime/clock.js';
-import { ChunkReader } from '../fetcher/chunk-reader.js';
+import { ChunkReader, readChunkData } from '../fetcher/chunk-reader.js';
 
 /** Until the fetcher's table says otherwise (its `seedMaxPerPeer` default). */
 const DEFAULT_MAX_PER_PEER = 8;
@@ -84,26 +81,12 @@ export class ChunkServer {
   }
 
   async #read(peer: string, contentId: Uint8Array, id: string, index: number): Promise<WireReply> {
-    let payload: Uint8Array | undefined;
-    const into = (len: number): Uint8Array => {
-      const r = allocChunkData(contentId, index, len, (n) => this.#replies.take(n));
-      payload = r.payload;
-      return r.bytes;
-    };
-    let chunkBytes: number;
-    try {
-      const lease = await this.#reader.read(peer, id, index, into);
-      chunkBytes = lease.bytes.length;
-      lease.release();
-    } catch (err) {
-      if (payload) this.#replies.give([payload.buffer as ArrayBuffer]);
-      return { error: err instanceof ScpError && err.code === 'LIMIT' ? ErrorText.CHUNK_RATE_LIMITED : ErrorText.CHUNK_NOT_FOUND };
-    }
-    const out = payload as Uint8Array;
+    const r = await readChunkData(this.#reader, peer, contentId, id, index, (n) => this.#replies.take(n));
+    if ('error' in r) return r;
     this.#servedHere++;
-    this.#c.served(chunkBytes);
-    if (out.byteOffset === 0) this.#sent.add(out.buffer);
-    return { payload: out };
+    this.#c.served(r.chunkBytes);
+    if (r.payload.byteOffset === 0) this.#sent.add(r.payload.buffer);
+    return { payload: r.payload };
   }
 
   /** Whether `bytes` is a reply of ours, to hand back with `giveBack` once the socket has taken it. */

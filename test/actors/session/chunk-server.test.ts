@@ -35,9 +35,13 @@ function server(): { s: ChunkServer; served: number[] } {
 
 const reset = (files: ServableFile[], direct = true, maxPerPeer = 8): ServeTableUpdate => ({ kind: 'reset', files, direct, maxPerPeer });
 
-function chunkOf(r: WireReply | undefined): { contentId: string; chunkIndex: number; bytes: Uint8Array } {
+function payloadOf(r: WireReply | undefined): Uint8Array {
   if (!r || !('payload' in r)) throw new Error(`expected a payload, got ${JSON.stringify(r)}`);
-  const d = chunkDataCodec.decode(r.payload);
+  return r.payload;
+}
+
+function chunkOf(r: WireReply | undefined): { contentId: string; chunkIndex: number; bytes: Uint8Array } {
+  const d = chunkDataCodec.decode(payloadOf(r));
   return { contentId: toHex(d.contentId), chunkIndex: d.chunkIndex, bytes: d.bytes };
 }
 
@@ -82,17 +86,15 @@ describe('ChunkServer', () => {
     const { s } = server();
     const id = fromHex(f.contentId, 32);
     await s.apply(reset([f]));
-    const first = await s.serve('peer', id, 0);
-    if (!first || !('payload' in first)) throw new Error('no payload');
-    expect(s.owns(first.payload)).toBe(true);
-    s.giveBack(first.payload);
-    expect(s.owns(first.payload)).toBe(false);
-    s.giveBack(first.payload); // twice: ignored (a buffer is pooled once)
-    const second = await s.serve('peer', id, 1);
-    const third = await s.serve('peer', id, 2);
-    if (!second || !('payload' in second) || !third || !('payload' in third)) throw new Error('no payload');
-    expect(second.payload.buffer).toBe(first.payload.buffer);
-    expect(third.payload.buffer).not.toBe(first.payload.buffer);
+    const first = payloadOf(await s.serve('peer', id, 0));
+    expect(s.owns(first)).toBe(true);
+    s.giveBack(first);
+    expect(s.owns(first)).toBe(false);
+    s.giveBack(first); // twice: ignored (a buffer is pooled once)
+    const second = payloadOf(await s.serve('peer', id, 1));
+    const third = payloadOf(await s.serve('peer', id, 2));
+    expect(second.buffer).toBe(first.buffer);
+    expect(third.buffer).not.toBe(first.buffer);
     expect(s.owns(new Uint8Array(16))).toBe(false);
     await s.close();
   });
@@ -102,16 +104,13 @@ describe('ChunkServer', () => {
     const { s } = server();
     const id = fromHex(f.contentId, 32);
     await s.apply(reset([f]));
-    const r = await s.serve('peer', id, 0);
-    if (!r || !('payload' in r)) throw new Error('no payload');
-    expect(s.lend(r.payload)).toBe(true);
-    expect(s.lend(r.payload)).toBe(false); // lent once
-    expect(s.owns(r.payload)).toBe(false); // and not given back by the write path as well
+    const lent = payloadOf(await s.serve('peer', id, 0));
+    expect(s.lend(lent)).toBe(true);
+    expect(s.lend(lent)).toBe(false); // lent once
+    expect(s.owns(lent)).toBe(false); // and not given back by the write path as well
     s.recycle([new ArrayBuffer(1_000)]); // not of the pool's size: dropped
-    s.recycle([r.payload.buffer as ArrayBuffer]);
-    const again = await s.serve('peer', id, 1);
-    if (!again || !('payload' in again)) throw new Error('no payload');
-    expect(again.payload.buffer).toBe(r.payload.buffer);
+    s.recycle([lent.buffer as ArrayBuffer]);
+    expect(payloadOf(await s.serve('peer', id, 1)).buffer).toBe(lent.buffer);
     await s.close();
   });
 
