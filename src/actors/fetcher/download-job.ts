@@ -683,10 +683,11 @@ export class DownloadJob {
         return;
       }
       // The content digest takes the chunk now, in arrival order and while it is still in cache: after the write it
-      // would come in the order the disk finished (every chunk more than 16 out of order is read back from the file
-      // later) and be read from memory again. A failed write fails the download, digest and all. The chunk's memory
-      // goes back once both the digest and the writer are done with it; the writer is when it has copied the chunk
-      // into an aligned slot of its own (onCopied) or, writing from the chunk itself (shared slab), when the write ends.
+      // would come in the order the disk finished (a chunk too far out of order for the digest to hold is read back
+      // from the file later) and be read from memory again. A failed write fails the download, digest and all. The
+      // chunk's memory goes back once both the digest and the writer are done with it; the writer is when it has
+      // copied the chunk into an aligned slot of its own (onCopied) or, writing from the chunk itself (shared slab),
+      // when the write ends.
       let holders = 2;
       const letGo = (): void => {
         if (--holders === 0) this.#c.recycle?.(bytes);

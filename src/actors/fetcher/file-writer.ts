@@ -271,7 +271,7 @@ export class FileWriter {
   /**
    * Chunk `index` read back for the content digest. A full chunk is read like it was written, with O_DIRECT
    * into an aligned slot: a read-back through the page cache fills fresh pages for bytes read once (4 seeders on
-   * this VM: a third of all chunks read back, 1.6 CPU-s per GiB in the file threads). `release` frees the slot.
+   * this VM once read back a third of all chunks: 1.6 CPU-s per GiB in the file threads). `release` frees the slot.
    */
   async readBack(index: number): Promise<{ bytes: Uint8Array; release(): void }> {
     const start = index * CHUNK_SIZE;
