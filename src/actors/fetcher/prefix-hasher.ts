@@ -33,7 +33,7 @@ export interface PrefixHasherInit {
 
 /**
  * Chunks held ahead of the prefix by default: 7 MiB. A download keeps at most 32 chunks in flight
- * (`maxParallelChunks`) in the session's 64-slot slab, so holding 28 leaves the slab room. With 16, one provider
+ * (`maxParallelChunks`) in the session's 96-slot slab, so 28 held leave room for the writes. With 16, one provider
  * late by ~10 ms (a preempted seeder, 4 seeders on 2 cores) made the prefix fall behind, and every chunk after it
  * that did not fit was read back from disk: 500–3,200 of a 1 GiB file's 4,096 chunks in most 4 → 1 runs, none
  * with 28.

@@ -115,7 +115,8 @@ const WIRE_TIMEOUT_MS = 30_000;
 const INTERNAL_TEXT = 'internal error';
 /**
  * Slots of the shared chunk slab (260 KiB each, touched only when used): a download holds up to 32 requests in
- * flight, 16 chunks ahead of its content digest and the writes under way; beyond the slab answers take the copying path.
+ * flight, 28 chunks ahead of its content digest and the writes under way; beyond the slab answers take the copying
+ * path.
  */
 const SLAB_SLOTS = 96;
 export const DEFAULT_MAX_CONNECTIONS = 1024;
